@@ -1,0 +1,240 @@
+"""The pytest plugin: every claim x every selected engine, one outcome record each.
+
+Installed through the ``pytest11`` entry point, it stays inert unless
+``--gradspec-engine`` is given, so it never changes an unrelated pytest run in the
+same environment. Active, it collects the spec's section modules as test files,
+makes one item ``<claim id>[<engine>]`` per (claim, engine), classifies each
+result into a :class:`~gradspec.conformance.outcomes.Verdict`, streams the outcome
+and prints scores per engine.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gradspec.spec
+from gradspec.conformance.engine import Engine
+from gradspec.conformance.loader import EngineLoadError, load_engines
+from gradspec.conformance.outcomes import Outcome, Verdict
+from gradspec.conformance.results import ResultStream
+from gradspec.conformance.score import scores_by
+from gradspec.spec.claims import SECTIONS, Claim, claims_in, observing
+from gradspec.spec.expect import ClaimViolation, show
+
+SPEC_DIR = Path(gradspec.spec.__file__).parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradspec", "gradspec conformance")
+    group.addoption(
+        "--gradspec-engine", action="append", default=[], metavar="ENGINE",
+        help="run the spec against ENGINE (registered name, module:attr, or module); repeatable",
+    )
+    group.addoption(
+        "--gradspec-results", metavar="PATH",
+        help="stream one JSON line per outcome to PATH as the run goes",
+    )
+    group.addoption(
+        "--gradspec-level", choices=["core", "pytorch"],
+        help="run only the claims of this level",
+    )
+    group.addoption(
+        "--gradspec-case", action="append", default=[], metavar="ID",
+        help="run only claims whose id matches ID (exact or glob); repeatable",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    specs: list[str] = config.getoption("gradspec_engine")
+    if not specs:
+        return
+    try:
+        engines = load_engines(specs)
+    except EngineLoadError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.pluginmanager.register(ConformanceRun(config, engines, specs), "gradspec-run")
+
+
+def unsupported_reason(claim: Claim, engine: Engine) -> str | None:
+    """Why ``claim`` does not apply to ``engine``, or None when it does."""
+    if engine.unavailable:
+        return engine.unavailable
+    missing = sorted(claim.needs - engine.capabilities)
+    if missing:
+        return f"{engine.name} lacks {', '.join(missing)}"
+    return None
+
+
+class ClaimItem(pytest.Item):
+    """One claim checked on one engine."""
+
+    def __init__(self, *, claim: Claim, engine: Engine, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.claim = claim
+        self.engine = engine
+        self.observations: dict[str, Any] = {}
+
+    def runtest(self) -> None:
+        reason = unsupported_reason(self.claim, self.engine)
+        if reason:
+            pytest.skip(f"unsupported: {reason}")
+        with self.engine.session(), observing() as seen:
+            self.observations = seen
+            self.claim.check(self.engine.namespace)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ClaimViolation):
+            return f"{self.name}: {excinfo.value}\n  claim: {self.claim.statement}"
+        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.claim.id} on {self.engine.name}"
+
+
+class SpecSection(pytest.File):
+    """A spec section module, collected as if it were a test file."""
+
+    def __init__(self, *, module: str, run: ConformanceRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.module_name = module
+        self.run = run
+
+    def collect(self):  # type: ignore[override]
+        for claim in claims_in(self.module_name):
+            if not self.run.selects(claim):
+                continue
+            for engine in self.run.engines:
+                yield ClaimItem.from_parent(
+                    self, name=f"{claim.id}[{engine.name}]", claim=claim, engine=engine
+                )
+
+
+def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
+    """The outcome record for a finished (case, engine) call."""
+    claim, excinfo = item.claim, call.excinfo
+    outcome = Outcome(
+        case=claim.id,
+        engine=item.engine.name,
+        verdict=Verdict.PASS,
+        statement=claim.statement,
+        section=claim.section,
+        level=claim.level.value,
+        kind=claim.kind,
+        duration=call.duration,
+        observations=item.observations,
+    )
+    if excinfo is None:
+        return outcome
+    error = excinfo.value
+    if isinstance(error, pytest.skip.Exception):
+        outcome.verdict = Verdict.UNSUPPORTED
+        outcome.message = str(error.msg).removeprefix("unsupported: ")
+        return outcome
+    notes = "\n".join(getattr(error, "__notes__", []))
+    if isinstance(error, ClaimViolation):
+        outcome.verdict = Verdict.FAIL
+        outcome.expected, outcome.actual = show(error.expected), show(error.actual)
+        outcome.message = str(error)
+    else:
+        outcome.verdict = Verdict.ERROR
+        outcome.message = f"{type(error).__name__}: {error}"
+    if notes:
+        outcome.message = f"{outcome.message}\n{notes}"
+    outcome.counterexample = getattr(error, "counterexample", None)
+    return outcome
+
+
+class ConformanceRun:
+    """The active part of the plugin, registered only when engines are selected."""
+
+    def __init__(self, config: pytest.Config, engines: list[Engine], specs: list[str]) -> None:
+        self.config = config
+        self.engines = engines
+        self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs)}
+        self.level = config.getoption("gradspec_level")
+        self.case_patterns: list[str] = config.getoption("gradspec_case")
+        self.outcomes: list[Outcome] = []
+        path = config.getoption("gradspec_results")
+        self.stream = (
+            ResultStream(Path(path), [e.metadata() for e in engines], list(config.invocation_params.args))
+            if path
+            else None
+        )
+        self.started = time.monotonic()
+
+    def selects(self, claim: Claim) -> bool:
+        if self.level and claim.level.value != self.level:
+            return False
+        if self.case_patterns:
+            return any(fnmatch.fnmatchcase(claim.id, p) for p in self.case_patterns)
+        return True
+
+    def reproduce(self, outcome: Outcome) -> str:
+        return f"gradspec run --engine {self.spec_of.get(outcome.engine, outcome.engine)} --case {outcome.case}"
+
+    # -- collection -------------------------------------------------------------
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        module = f"gradspec.spec.{file_path.stem}"
+        if file_path.parent == SPEC_DIR and module in SECTIONS:
+            return SpecSection.from_parent(parent, path=file_path, module=module, run=self)
+        return None
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Directory order is alphabetical; the note's order reads better.
+        order = {module: i for i, module in enumerate(SECTIONS)}
+        items.sort(key=lambda it: order.get(it.claim.module, len(order)) if isinstance(it, ClaimItem) else -1)
+
+    # -- results ----------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
+        report = yield
+        if isinstance(item, ClaimItem) and (call.when == "call" or (call.when == "setup" and report.failed)):
+            outcome = classify(item, call)
+            if outcome.verdict is not Verdict.PASS:
+                outcome.reproduce = self.reproduce(outcome)
+            self.outcomes.append(outcome)
+            if self.stream:
+                self.stream.write(outcome)
+            report.gradspec_verdict = outcome.verdict  # type: ignore[attr-defined]
+            # Teardown's report carries these into JUnit XML as <property> elements.
+            item.user_properties.extend(
+                [("verdict", outcome.verdict.value), ("level", outcome.level), ("section", outcome.section)]
+            )
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        verdict = getattr(report, "gradspec_verdict", None)
+        if verdict is Verdict.ERROR:
+            return "failed", "E", "ERROR"
+        if verdict is Verdict.UNSUPPORTED:
+            return "unsupported", "u", "UNSUPPORTED"
+        return None
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        write = terminalreporter.write_line
+        terminalreporter.section("gradspec conformance")
+        if not self.outcomes:
+            write("no cases ran: an empty run verifies nothing")
+            return
+        for engine, score in scores_by(self.outcomes, lambda o: o.engine).items():
+            write(f"{engine}: {score.text()} applicable cases pass  [{score.breakdown()}]")
+            levels = scores_by((o for o in self.outcomes if o.engine == engine), lambda o: o.level)
+            write("    " + "; ".join(f"{level}: {s.text()}" for level, s in levels.items()))
+            reasons: dict[str, list[str]] = {}
+            for outcome in self.outcomes:
+                if outcome.engine == engine and outcome.verdict is Verdict.UNSUPPORTED:
+                    reasons.setdefault(outcome.message, []).append(outcome.case)
+            for reason, cases in reasons.items():
+                listed = ", ".join(cases) if len(cases) <= 5 else f"{len(cases)} cases"
+                write(f"    unsupported ({listed}): {reason}")
+        if self.stream:
+            write(f"results streamed to {self.stream.path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.stream:
+            self.stream.close()

@@ -1,0 +1,106 @@
+"""The result stream: one JSON line per outcome, written and flushed as it happens.
+
+A run that is interrupted (Ctrl-C, kill -9, a crashed engine) leaves every
+finished outcome readable, because each line reaches the operating system before
+the next case starts. The first line describes the run; reports are built by
+reading the stream back with :func:`read_results`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from gradspec.conformance.outcomes import Outcome
+from gradspec.spec.claims import SPEC_VERSION
+
+STREAM_SCHEMA = "gradspec-results/1"
+
+
+class ResultsError(ValueError):
+    """A result stream that cannot be read: malformed, or from another spec version."""
+
+
+@dataclass
+class RunResults:
+    """A result stream read back: the run header(s) and the outcomes in order."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def spec_version(self) -> str | None:
+        return self.runs[0]["spec_version"] if self.runs else None
+
+    def engines(self) -> list[dict[str, Any]]:
+        """Engine metadata across all runs, first occurrence of each name kept."""
+        seen: dict[str, dict[str, Any]] = {}
+        for run in self.runs:
+            for engine in run.get("engines", []):
+                seen.setdefault(engine["name"], engine)
+        return list(seen.values())
+
+
+class ResultStream:
+    """Appends outcomes to a JSONL file, flushing each line as soon as it is written."""
+
+    def __init__(self, path: Path, engines: list[dict[str, Any]], argv: list[str] | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = self.path.open("w", encoding="utf-8")
+        self._write(
+            {
+                "type": "run",
+                "schema": STREAM_SCHEMA,
+                "spec_version": SPEC_VERSION,
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "engines": engines,
+                "argv": argv or [],
+            }
+        )
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, default=repr) + "\n")
+        self._file.flush()
+
+    def write(self, outcome: Outcome) -> None:
+        self._write({"type": "outcome", **outcome.to_json()})
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+def read_results(path: Path) -> RunResults:
+    """Read a result stream back; a truncated last line (a killed run) is dropped.
+
+    Raises :class:`ResultsError`, naming the file and line, for anything else
+    that is not a well-formed record.
+    """
+    results = RunResults()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):  # the run was killed mid-write
+                break
+            raise ResultsError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
+        kind = record.get("type") if isinstance(record, dict) else None
+        if kind == "run":
+            results.runs.append(record)
+        elif kind == "outcome":
+            try:
+                results.outcomes.append(Outcome.from_json(record))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ResultsError(f"{path}:{number}: malformed outcome record ({exc})") from exc
+        else:
+            raise ResultsError(f"{path}:{number}: unknown record type {kind!r}")
+    if not results.runs:
+        raise ResultsError(f"{path}: no run header; not a gradspec result stream")
+    return results

@@ -1,0 +1,55 @@
+"""Scores: passes over applicable cases, always with the denominator.
+
+Unsupported cases are listed beside a score and never counted in it, and a score
+with nothing applicable is "n/a", never 100%.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from gradspec.conformance.outcomes import APPLICABLE, Outcome, Verdict
+
+
+@dataclass
+class Score:
+    counts: Counter[Verdict] = field(default_factory=Counter)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.verdict] += 1
+
+    @property
+    def passed(self) -> int:
+        return self.counts[Verdict.PASS]
+
+    @property
+    def applicable(self) -> int:
+        return sum(n for verdict, n in self.counts.items() if verdict in APPLICABLE)
+
+    @property
+    def unsupported(self) -> int:
+        return self.counts[Verdict.UNSUPPORTED]
+
+    @property
+    def ratio(self) -> float | None:
+        return self.passed / self.applicable if self.applicable else None
+
+    def text(self) -> str:
+        """``"38/41 (92.7%)"``, or ``"n/a (0 applicable)"``."""
+        if not self.applicable:
+            return "n/a (0 applicable)"
+        return f"{self.passed}/{self.applicable} ({100 * self.passed / self.applicable:.1f}%)"
+
+    def breakdown(self) -> str:
+        """The non-zero verdict counts, e.g. ``"38 pass, 2 fail, 1 error, 3 unsupported"``."""
+        return ", ".join(f"{n} {v.value}" for v in Verdict if (n := self.counts[v]))
+
+
+def scores_by(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dict[str, Score]:
+    """One score per distinct ``key(outcome)``, in first-seen order."""
+    scores: dict[str, Score] = {}
+    for outcome in outcomes:
+        scores.setdefault(key(outcome), Score()).add(outcome)
+    return scores

@@ -1,0 +1,48 @@
+"""PyTorch as an engine, on the CPU or on a CUDA device.
+
+One adapter serves both devices: around every case it enters ``torch.device(d)``
+as a context manager, which makes every factory call (``tensor``, ``ones``,
+``normal``...) and every module's parameters land on that device, so the cases
+stay written exactly as the note writes them.
+"""
+
+from __future__ import annotations
+
+from gradspec.conformance.engine import Engine
+from gradspec.spec.capabilities import ALL_CAPABILITIES
+
+
+def _engine(device: str) -> Engine:
+    import torch
+
+    unavailable = None
+    label = device
+    if device == "cuda":
+        if torch.cuda.is_available():
+            label = f"cuda ({torch.cuda.get_device_name(0)})"
+        else:
+            built = torch.version.cuda or "none"
+            unavailable = (
+                f"CUDA is not available (torch.cuda.is_available() is False; "
+                f"torch {torch.__version__} built with CUDA {built})"
+            )
+    return Engine(
+        name=f"torch-{device}",
+        namespace=torch,
+        device=label,
+        version=torch.__version__,
+        capabilities=ALL_CAPABILITIES,
+        unavailable=unavailable,
+        session=lambda: torch.device(device),
+        description=f"PyTorch with every tensor and module on {device}",
+    )
+
+
+def cpu_engine() -> Engine:
+    """PyTorch on the CPU."""
+    return _engine("cpu")
+
+
+def cuda_engine() -> Engine:
+    """PyTorch on the first CUDA device; every case unsupported where there is none."""
+    return _engine("cuda")

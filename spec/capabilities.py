@@ -1,0 +1,32 @@
+"""The capabilities a case may need, and what an engine must offer to have each.
+
+An engine lacking a capability gets *unsupported* for every case that needs it:
+the case is not applicable, so it is neither a pass nor a failure. Engines declare
+their capabilities; when they do not, the loader probes for the attributes below.
+Probing looks for names only: whether the names behave is what the cases check.
+"""
+
+from __future__ import annotations
+
+# capability -> attribute paths that an engine offering it has. Paths starting
+# with "Tensor." are looked up on a tensor the probe creates with
+# ``tensor([1.0], requires_grad=True)``; the rest on the engine's namespace.
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "graph": (
+        "tensor", "add", "mul", "cat", "pow",
+        "Tensor.backward", "Tensor.grad", "Tensor.is_leaf", "Tensor.requires_grad",
+        "Tensor.tolist", "Tensor.item", "Tensor.detach",
+    ),
+    "retain_grad": ("Tensor.retain_grad",),
+    "grad_fn": ("Tensor.grad_fn",),
+    "autograd.grad": ("autograd.grad", "autograd.backward"),
+    # Higher-order derivatives cannot be seen from names; an engine that has
+    # autograd.grad is assumed to honour create_graph until it declares otherwise.
+    "create_graph": ("autograd.grad",),
+    "no_grad": ("no_grad",),
+    "in-place": ("Tensor.add_", "Tensor.zero_", "Tensor.copy_", "Tensor.__iadd__"),
+    "nn": ("nn.Module", "nn.Linear", "nn.Sigmoid", "nn.Sequential", "nn.BCELoss"),
+    "optim": ("optim.SGD",),
+}
+
+ALL_CAPABILITIES: frozenset[str] = frozenset(CAPABILITIES)

@@ -1,0 +1,147 @@
+"""Claims: the note's statements as executable cases, with the metadata reports show.
+
+A claim is registered with :func:`claim` next to the function that checks it. The
+function takes the engine's torch-like namespace, conventionally named ``T``, and
+raises :class:`~gradspec.spec.expect.ClaimViolation` when the engine answers
+wrongly. The registry is filled by importing the section modules listed in
+:data:`SECTIONS`, so the order of claims follows the note.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+SPEC_VERSION = "1"
+"""Bumped whenever a claim is added, removed or changes meaning; results from
+different spec versions are never merged into one report."""
+
+# Section modules in the order of the note (array-api-tests style: one module per
+# section). Property-based modules are appended after the example sections.
+SECTIONS: tuple[str, ...] = (
+    "gradspec.spec.computation_graph",
+    "gradspec.spec.backward",
+    "gradspec.spec.grad",
+    "gradspec.spec.autograd_rules",
+    "gradspec.spec.logistic_regression",
+)
+
+
+class Level(str, Enum):
+    """How far a claim reaches.
+
+    ``core``: any engine that offers PyTorch's API must do this. ``pytorch``:
+    PyTorch's own surface (grad_fn class names, error texts), which a faithful
+    clone matches but a conforming engine need not.
+    """
+
+    CORE = "core"
+    PYTORCH = "pytorch"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One documented claim and the case that checks it."""
+
+    id: str
+    statement: str
+    section: str
+    level: Level
+    needs: frozenset[str]
+    check: Callable[[Any], None]
+    module: str
+    erratum: str | None = None
+    kind: str = "example"
+
+    def describe(self) -> dict[str, Any]:
+        """The claim's metadata as plain data (for ``gradspec list --json`` and reports)."""
+        return {
+            "id": self.id,
+            "statement": self.statement,
+            "section": self.section,
+            "level": self.level.value,
+            "needs": sorted(self.needs),
+            "erratum": self.erratum,
+            "kind": self.kind,
+            "module": self.module,
+        }
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def claim(
+    id: str,
+    *,
+    statement: str,
+    section: str,
+    level: Level = Level.CORE,
+    needs: tuple[str, ...] = ("graph",),
+    erratum: str | None = None,
+    kind: str = "example",
+) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Register the decorated function as the case for a claim.
+
+    ``needs`` lists capabilities from :mod:`gradspec.spec.capabilities`; an engine
+    without one of them reports the case as unsupported rather than failed.
+    """
+
+    def register(check: Callable[[Any], None]) -> Callable[[Any], None]:
+        if id in _REGISTRY:
+            raise ValueError(f"claim id {id!r} is registered twice")
+        _REGISTRY[id] = Claim(
+            id=id,
+            statement=statement,
+            section=section,
+            level=Level(level),
+            needs=frozenset(needs),
+            check=check,
+            module=check.__module__,
+            erratum=erratum,
+            kind=kind,
+        )
+        return check
+
+    return register
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, in the note's order."""
+    for module in SECTIONS:
+        importlib.import_module(module)
+    order = {module: i for i, module in enumerate(SECTIONS)}
+    return sorted(_REGISTRY.values(), key=lambda c: order.get(c.module, len(order)))
+
+
+def claims_in(module: str) -> list[Claim]:
+    """The claims one section module defines, in definition order."""
+    importlib.import_module(module)
+    return [c for c in _REGISTRY.values() if c.module == module]
+
+
+# Observations: values a case wants shown in reports (a training curve, the
+# iteration at which accuracy passed) without making them part of the verdict.
+_observations: ContextVar[dict[str, Any] | None] = ContextVar("observations", default=None)
+
+
+def observe(key: str, value: Any) -> None:
+    """Record ``value`` under ``key`` for the running case's outcome record."""
+    sink = _observations.get()
+    if sink is not None:
+        sink[key] = value
+
+
+@contextmanager
+def observing() -> Iterator[dict[str, Any]]:
+    """Collect what the case passes to :func:`observe` while the block runs."""
+    sink: dict[str, Any] = {}
+    token = _observations.set(sink)
+    try:
+        yield sink
+    finally:
+        _observations.reset(token)
