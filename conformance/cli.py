@@ -10,6 +10,7 @@ Exit codes (also in README and ``gradspec --help``):
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -22,6 +23,10 @@ from gradspec.conformance.outcomes import UNEXPECTED
 from gradspec.conformance.results import ResultsError, read_results
 from gradspec.conformance.score import scores_by
 from gradspec.spec.claims import all_claims
+
+# Later stages each bring their own subcommand: a module with
+# ``add_parser(commands)`` that registers it (and sets ``handler``). One line each.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 EXIT_CODES_HELP = """exit codes:
@@ -44,8 +49,17 @@ def pytest_args(args: argparse.Namespace, results: Path) -> list[str]:
     """The pytest command line that runs the spec for ``gradspec run``."""
     # The spec folder, not its files: pytest imports a .py named on the command line as
     # a test module, which would execute the section a second time under another name.
-    argv = [str(SPEC_DIR), "-c", str(PYTEST_INI), "--rootdir", str(SPEC_DIR),
-            "-p", "no:cacheprovider", "--gradspec-results", str(results)]
+    argv = [
+        str(SPEC_DIR),
+        "-c",
+        str(PYTEST_INI),
+        "--rootdir",
+        str(SPEC_DIR),
+        "-p",
+        "no:cacheprovider",
+        "--gradspec-results",
+        str(results),
+    ]
     for engine in args.engine:
         argv += ["--gradspec-engine", engine]
     if args.level:
@@ -128,25 +142,45 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
-        "run", help="run the spec against engines and write the results",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run",
+        help="run the spec against engines and write the results",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--engine", action="append", required=True, metavar="ENGINE",
-                     help="registered name (reference, torch-cpu, torch-cuda), module:attr, or "
-                          "a torch-like module such as torch; repeatable")
-    run.add_argument("--report-dir", default="reports", metavar="DIR",
-                     help="where results and reports are written (default: reports)")
+    run.add_argument(
+        "--engine",
+        action="append",
+        required=True,
+        metavar="ENGINE",
+        help="registered name (reference, torch-cpu, torch-cuda), module:attr, or "
+        "a torch-like module such as torch; repeatable",
+    )
+    run.add_argument(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help="where results and reports are written (default: reports)",
+    )
     run.add_argument("--level", choices=["core", "pytorch"], help="only claims of this level")
-    run.add_argument("--case", action="append", default=[], metavar="ID",
-                     help="only claims whose id matches ID (exact or glob); repeatable")
-    run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
-                     help="extra arguments passed to pytest after --")
+    run.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only claims whose id matches ID (exact or glob); repeatable",
+    )
+    run.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra arguments passed to pytest after --"
+    )
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="print the claims of the spec")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.add_argument("--level", choices=["core", "pytorch"])
     listing.set_defaults(handler=cmd_list)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(commands)
     return parser
 
 

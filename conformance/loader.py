@@ -79,9 +79,7 @@ def load_engine(spec: str) -> Engine:
     except ModuleNotFoundError as exc:
         if not explicit and exc.name == spec.split(".")[0]:
             raise EngineLoadError(f"unknown engine {spec!r}; available: {_available()}") from exc
-        raise EngineLoadError(
-            f"engine {spec!r} failed to import: {exc}; available: {_available()}"
-        ) from exc
+        raise EngineLoadError(f"engine {spec!r} failed to import: {exc}; available: {_available()}") from exc
     except AttributeError as exc:
         raise EngineLoadError(f"engine {spec!r}: {exc}; available: {_available()}") from exc
     except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised

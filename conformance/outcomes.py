@@ -23,8 +23,15 @@ class Verdict(str, Enum):
 
 
 APPLICABLE = frozenset(
-    {Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT,
-     Verdict.EXPECTED_FAILURE, Verdict.UNEXPECTED_PASS}
+    {
+        Verdict.PASS,
+        Verdict.FAIL,
+        Verdict.ERROR,
+        Verdict.CRASH,
+        Verdict.TIMEOUT,
+        Verdict.EXPECTED_FAILURE,
+        Verdict.UNEXPECTED_PASS,
+    }
 )
 """Verdicts that count in a score's denominator; unsupported cases never do."""
 

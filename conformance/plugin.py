@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import gradspec.spec
+import gradspec.spec.profiles  # noqa: F401 - registers profiles before hypothesis reads --hypothesis-profile
 from gradspec.conformance.engine import Engine
 from gradspec.conformance.loader import EngineLoadError, load_engines
 from gradspec.conformance.outcomes import Outcome, Verdict
@@ -32,19 +33,27 @@ SPEC_DIR = Path(gradspec.spec.__file__).parent
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradspec", "gradspec conformance")
     group.addoption(
-        "--gradspec-engine", action="append", default=[], metavar="ENGINE",
+        "--gradspec-engine",
+        action="append",
+        default=[],
+        metavar="ENGINE",
         help="run the spec against ENGINE (registered name, module:attr, or module); repeatable",
     )
     group.addoption(
-        "--gradspec-results", metavar="PATH",
+        "--gradspec-results",
+        metavar="PATH",
         help="stream one JSON line per outcome to PATH as the run goes",
     )
     group.addoption(
-        "--gradspec-level", choices=["core", "pytorch"],
+        "--gradspec-level",
+        choices=["core", "pytorch"],
         help="run only the claims of this level",
     )
     group.addoption(
-        "--gradspec-case", action="append", default=[], metavar="ID",
+        "--gradspec-case",
+        action="append",
+        default=[],
+        metavar="ID",
         help="run only claims whose id matches ID (exact or glob); repeatable",
     )
 
@@ -155,7 +164,7 @@ class ConformanceRun:
     def __init__(self, config: pytest.Config, engines: list[Engine], specs: list[str]) -> None:
         self.config = config
         self.engines = engines
-        self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs)}
+        self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs, strict=True)}
         self.level = config.getoption("gradspec_level")
         self.case_patterns: list[str] = config.getoption("gradspec_case")
         self.outcomes: list[Outcome] = []
@@ -175,7 +184,9 @@ class ConformanceRun:
         return True
 
     def reproduce(self, outcome: Outcome) -> str:
-        return f"gradspec run --engine {self.spec_of.get(outcome.engine, outcome.engine)} --case {outcome.case}"
+        return (
+            f"gradspec run --engine {self.spec_of.get(outcome.engine, outcome.engine)} --case {outcome.case}"
+        )
 
     # -- collection -------------------------------------------------------------
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

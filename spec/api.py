@@ -21,24 +21,52 @@ class Feature(NamedTuple):
 
 SUBSET: tuple[Feature, ...] = (
     # Tensors and their factories
-    Feature("T.tensor(data, requires_grad=False, dtype=None)", "graph", "a leaf tensor; Python floats give float32"),
+    Feature(
+        "T.tensor(data, requires_grad=False, dtype=None)",
+        "graph",
+        "a leaf tensor; Python floats give float32",
+    ),
     Feature("T.ones(*shape) / T.zeros(*shape) / T.ones_like / T.zeros_like", "graph", "filled tensors"),
     Feature("T.float32 / T.float64", "graph", "dtypes accepted by dtype="),
     Feature("T.add(a, b) / T.mul(a, b) / T.pow(a, k)", "graph", "ops; a scalar may stand on either side"),
     Feature("T.cat(tensors, dim=0)", "graph", "concatenation, differentiable in every input"),
     Feature("+ - * / ** unary -, ==, >=", "graph", "operators with PyTorch's broadcasting"),
-    Feature("Tensor.backward(gradient=None, retain_graph=None, create_graph=False)", "graph", "reverse pass into leaf .grad"),
+    Feature(
+        "Tensor.backward(gradient=None, retain_graph=None, create_graph=False)",
+        "graph",
+        "reverse pass into leaf .grad",
+    ),
     Feature("Tensor.grad / .is_leaf / .requires_grad", "graph", "gradient slot and graph flags"),
-    Feature("Tensor.item() / .tolist() / .detach() / .float() / .squeeze() / .ge(v) / .sum() / .size(dim)", "graph", "reading results"),
+    Feature(
+        "Tensor.item() / .tolist() / .detach() / .float() / .squeeze() / .ge(v) / .sum() / .size(dim)",
+        "graph",
+        "reading results",
+    ),
     Feature("Tensor.retain_grad()", "retain_grad", "keep .grad on a non-leaf"),
     Feature("Tensor.grad_fn, grad_fn.name()", "grad_fn", "the node that made a result; None on leaves"),
-    Feature("T.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False)", "autograd.grad", "gradients returned, .grad untouched"),
-    Feature("T.autograd.backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False)", "autograd.grad", "functional form of Tensor.backward"),
+    Feature(
+        "T.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False)",
+        "autograd.grad",
+        "gradients returned, .grad untouched",
+    ),
+    Feature(
+        "T.autograd.backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False)",
+        "autograd.grad",
+        "functional form of Tensor.backward",
+    ),
     Feature("create_graph=True", "create_graph", "the returned gradients carry a graph (higher order)"),
     Feature("T.no_grad()", "no_grad", "context manager that records nothing"),
     Feature("Tensor.add_ / .zero_ / .copy_ / += ", "in-place", "in-place updates, subject to the leaf rule"),
-    Feature("T.nn.Module / Linear(in, out) / Sigmoid() / Sequential(*mods) / BCELoss()", "nn", "layers; Module subclasses register attributes"),
-    Feature("Module.parameters() / Linear.weight / Linear.bias / Sequential[i]", "nn", "parameters as leaf tensors"),
+    Feature(
+        "T.nn.Module / Linear(in, out) / Sigmoid() / Sequential(*mods) / BCELoss()",
+        "nn",
+        "layers; Module subclasses register attributes",
+    ),
+    Feature(
+        "Module.parameters() / Linear.weight / Linear.bias / Sequential[i]",
+        "nn",
+        "parameters as leaf tensors",
+    ),
     Feature("T.optim.SGD(params, lr, momentum=0) .step() .zero_grad()", "optim", "PyTorch's SGD update"),
 )
 

@@ -13,9 +13,18 @@ from __future__ import annotations
 # ``tensor([1.0], requires_grad=True)``; the rest on the engine's namespace.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     "graph": (
-        "tensor", "add", "mul", "cat", "pow",
-        "Tensor.backward", "Tensor.grad", "Tensor.is_leaf", "Tensor.requires_grad",
-        "Tensor.tolist", "Tensor.item", "Tensor.detach",
+        "tensor",
+        "add",
+        "mul",
+        "cat",
+        "pow",
+        "Tensor.backward",
+        "Tensor.grad",
+        "Tensor.is_leaf",
+        "Tensor.requires_grad",
+        "Tensor.tolist",
+        "Tensor.item",
+        "Tensor.detach",
     ),
     "retain_grad": ("Tensor.retain_grad",),
     "grad_fn": ("Tensor.grad_fn",),

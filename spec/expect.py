@@ -43,9 +43,7 @@ def show(tensor: Any) -> Any:
     return tensor
 
 
-def expect_values(
-    actual: Any, expected: Any, what: str, *, rtol: float = 1e-5, atol: float = 1e-6
-) -> None:
+def expect_values(actual: Any, expected: Any, what: str, *, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """``actual`` is a tensor holding ``expected`` (same shape, close values)."""
     if actual is None:
         raise ClaimViolation(what, expected, None)
