@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import gradspec.spec
-from gradspec.conformance.loader import EngineLoadError, load_engines
+from gradspec.conformance.loader import EngineLoadError, load_engine, load_engines, registered_engines
 from gradspec.conformance.outcomes import UNEXPECTED
 from gradspec.conformance.results import ResultsError, read_results
 from gradspec.conformance.score import scores_by
@@ -85,7 +85,27 @@ def verdict_exit_code(results_path: Path) -> int:
     return code
 
 
+def available_engines() -> list[str]:
+    """Registered engines that load and can run on this machine (for ``--all-engines``)."""
+    usable = []
+    for name in registered_engines():
+        try:
+            engine = load_engine(name)
+        except EngineLoadError as exc:
+            print(f"gradspec: skipping {name}: {exc}", file=sys.stderr)
+            continue
+        if engine.unavailable:
+            print(f"gradspec: skipping {name}: {engine.unavailable}", file=sys.stderr)
+            continue
+        usable.append(name)
+    return usable
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.all_engines:
+        args.engine = [*(args.engine or []), *available_engines()]
+    if not args.engine:
+        return _fail("no engine given: use --engine ENGINE (repeatable) or --all-engines")
     try:
         load_engines(args.engine)  # fail before any case, with the one-line reason
     except EngineLoadError as exc:
@@ -148,9 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
+        "--all-engines",
+        action="store_true",
+        help="every registered engine that loads and can run on this machine",
+    )
+    run.add_argument(
         "--engine",
         action="append",
-        required=True,
         metavar="ENGINE",
         help="registered name (reference, torch-cpu, torch-cuda), module:attr, or "
         "a torch-like module such as torch; repeatable",

@@ -1,0 +1,166 @@
+"""The pytest plugin: collection, verdicts, streaming, summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gradspec.spec.claims import all_claims
+
+pytest.importorskip("torch")
+
+
+def run(
+    pytester: pytest.Pytester, *args: str, subprocess: bool = False
+) -> tuple[pytest.RunResult, list[dict]]:
+    """Run the spec under pytest and read back the streamed outcomes.
+
+    ``subprocess=True`` for runs that train with torch: see the note in
+    test_missing_capability_makes_cases_unsupported.
+    """
+    results = pytester.path / "results.jsonl"
+    runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+    outcome = runner(
+        "--pyargs", "gradspec.spec", "-p", "no:cacheprovider", "--gradspec-results", str(results), *args
+    )
+    records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    return outcome, records
+
+
+def outcomes(records: list[dict]) -> dict[str, dict]:
+    return {f"{r['case']}[{r['engine']}]": r for r in records if r["type"] == "outcome"}
+
+
+def test_plugin_is_inert_without_engines(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "gradspec conformance" not in result.stdout.str()
+
+
+def test_every_claim_on_every_engine_with_case_engine_ids(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--pyargs",
+        "gradspec.spec",
+        "--collect-only",
+        "-q",
+        "--gradspec-engine",
+        "torch-cpu",
+        "--gradspec-engine",
+        "torch",
+    )
+    text = result.stdout.str()
+    for claim in all_claims():
+        assert f"{claim.id}[torch-cpu]" in text
+        assert f"{claim.id}[torch]" in text
+    assert f"{2 * len(all_claims())} tests collected" in text
+
+
+def test_items_follow_the_notes_order(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--pyargs", "gradspec.spec", "--collect-only", "-q", "--gradspec-engine", "torch"
+    )
+    ids = [line.split("::")[-1] for line in result.stdout.lines if "[torch]" in line]
+    assert ids[0] == "graph.value[torch]"
+    assert ids[-1].startswith("logreg.")
+
+
+def test_torch_cpu_passes_everything_and_streams_each_outcome(pytester: pytest.Pytester) -> None:
+    result, records = run(pytester, "--gradspec-engine", "torch-cpu", subprocess=True)
+    result.assert_outcomes(passed=len(all_claims()))
+    assert records[0]["type"] == "run"
+    assert records[0]["engines"][0]["name"] == "torch-cpu"
+    got = outcomes(records)
+    assert len(got) == len(all_claims())
+    assert {r["verdict"] for r in got.values()} == {"pass"}
+    training = got["logreg.sequential-converges[torch-cpu]"]["observations"]["training"]
+    assert training["passed_at"] is not None and len(training["losses"]) == training["iterations"]
+    assert f"torch-cpu: {len(all_claims())}/{len(all_claims())} (100.0%)" in result.stdout.str()
+
+
+def test_wrong_answers_are_failures_with_expected_and_actual(pytester: pytest.Pytester) -> None:
+    result, records = run(
+        pytester, "--gradspec-engine", "tests.engines_for_tests:wrong_mul", "--gradspec-case", "graph.*"
+    )
+    value = outcomes(records)["graph.value[tests.engines_for_tests:wrong_mul]"]
+    assert value["verdict"] == "fail"
+    assert value["expected"] == [6.0] and value["actual"] == [7.0]
+    assert value["reproduce"] == "gradspec run --engine tests.engines_for_tests:wrong_mul --case graph.value"
+    # Claims about graph flags still pass: the engine is wrong in its values only.
+    assert outcomes(records)["graph.is-leaf[tests.engines_for_tests:wrong_mul]"]["verdict"] == "pass"
+    assert (
+        "graph.value[tests.engines_for_tests:wrong_mul]: y: expected [6.0], got [7.0]" in result.stdout.str()
+    )
+
+
+def test_engine_exceptions_are_errors_not_failures(pytester: pytest.Pytester) -> None:
+    result, records = run(
+        pytester, "--gradspec-engine", "tests.engines_for_tests:raising_cat", "--gradspec-case", "backward.*"
+    )
+    got = outcomes(records)
+    cat_cases = [r for r in got.values() if "NotImplementedError" in r["message"]]
+    assert cat_cases and {r["verdict"] for r in cat_cases} == {"error"}
+    assert got["backward.retain-graph[tests.engines_for_tests:raising_cat]"]["verdict"] == "pass"
+    assert "ERROR" in result.stdout.str()
+
+
+def test_missing_capability_makes_cases_unsupported(pytester: pytest.Pytester) -> None:
+    # Training claims are left out: in-process pytester runs drop torch's lazily imported
+    # submodules between runs, and torch refuses to register them twice.
+    result, records = run(
+        pytester,
+        "--gradspec-engine",
+        "tests.engines_for_tests:no_autograd",
+        "--gradspec-case",
+        "graph.*",
+        "--gradspec-case",
+        "backward.*",
+        "--gradspec-case",
+        "grad.*",
+    )
+    got = outcomes(records)
+    needing = {c.id for c in all_claims() if "autograd.grad" in c.needs}
+    assert needing
+    for case in needing:
+        record = got[f"{case}[tests.engines_for_tests:no_autograd]"]
+        assert record["verdict"] == "unsupported"
+        assert "lacks autograd.grad" in record["message"]
+    others = [r for r in got.values() if r["case"] not in needing]
+    assert {r["verdict"] for r in others} == {"pass"}
+    assert f"({len(needing)} unsupported" not in result.stdout.str()  # listed, not hidden
+    assert "unsupported (" in result.stdout.str()
+
+
+def test_unavailable_engine_is_unsupported_everywhere_never_passed(pytester: pytest.Pytester) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result, records = run(pytester, "--gradspec-engine", "torch-cuda")
+    got = outcomes(records)
+    assert len(got) == len(all_claims())
+    assert {r["verdict"] for r in got.values()} == {"unsupported"}
+    assert "torch-cuda: n/a (0 applicable)" in result.stdout.str()
+
+
+def test_case_and_level_selection(pytester: pytest.Pytester) -> None:
+    _, records = run(pytester, "--gradspec-engine", "torch", "--gradspec-level", "pytorch")
+    got = outcomes(records)
+    expected = {c.id for c in all_claims() if c.level.value == "pytorch"}
+    assert {r["case"] for r in got.values()} == expected
+
+
+def test_unknown_engine_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--pyargs", "gradspec.spec", "--gradspec-engine", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown engine 'nope'" in result.stderr.str()
+
+
+def test_verdicts_reach_junit_xml(pytester: pytest.Pytester) -> None:
+    xml: Path = pytester.path / "junit.xml"
+    run(pytester, "--gradspec-engine", "torch", "--gradspec-case", "graph.value", f"--junitxml={xml}")
+    text = xml.read_text()
+    assert 'name="graph.value[torch]"' in text
+    assert '<property name="verdict" value="pass"' in text
