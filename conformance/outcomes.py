@@ -7,11 +7,14 @@ report builders never re-run or re-derive what the run recorded.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradspec.spec.claims import Claim
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"  # the engine answered wrongly
     ERROR = "error"  # the engine raised where it should not
@@ -57,6 +60,20 @@ class Outcome:
     counterexample: str | None = None
     reproduce: str | None = None
     observations: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_claim(cls, claim: Claim, engine: str, verdict: Verdict, **fields: Any) -> Outcome:
+        """An outcome carrying the claim's metadata, as every report row needs."""
+        return cls(
+            case=claim.id,
+            engine=engine,
+            verdict=verdict,
+            statement=claim.statement,
+            section=claim.section,
+            level=claim.level.value,
+            kind=claim.kind,
+            **fields,
+        )
 
     @property
     def nodeid(self) -> str:

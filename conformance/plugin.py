@@ -23,11 +23,19 @@ from gradspec.conformance.engine import Engine
 from gradspec.conformance.loader import EngineLoadError, load_engines
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultStream
-from gradspec.conformance.score import scores_by
-from gradspec.spec.claims import SECTIONS, Claim, claims_in, observing
+from gradspec.conformance.score import summary_lines
+from gradspec.spec.claims import SECTIONS, Claim, all_claims, claims_in, observing
 from gradspec.spec.expect import ClaimViolation, show
 
 SPEC_DIR = Path(gradspec.spec.__file__).parent
+OUTCOME_PROPERTY = "gradspec_outcome"
+
+
+def _outcome_record(report: pytest.TestReport) -> dict[str, Any] | None:
+    for name, value in report.user_properties:
+        if name == OUTCOME_PROPERTY:
+            return value
+    return None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +51,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--gradspec-results",
         metavar="PATH",
         help="stream one JSON line per outcome to PATH as the run goes",
+    )
+    group.addoption(
+        "--gradspec-progress",
+        metavar="PATH",
+        help="append a line to PATH as each case starts (used by the isolating supervisor)",
+    )
+    group.addoption(
+        "--gradspec-skip-cases",
+        metavar="PATH",
+        help="do not collect the claim ids listed in PATH (a restarted worker resumes after them)",
     )
     group.addoption(
         "--gradspec-level",
@@ -126,16 +144,8 @@ class SpecSection(pytest.File):
 def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
     """The outcome record for a finished (case, engine) call."""
     claim, excinfo = item.claim, call.excinfo
-    outcome = Outcome(
-        case=claim.id,
-        engine=item.engine.name,
-        verdict=Verdict.PASS,
-        statement=claim.statement,
-        section=claim.section,
-        level=claim.level.value,
-        kind=claim.kind,
-        duration=call.duration,
-        observations=item.observations,
+    outcome = Outcome.of_claim(
+        claim, item.engine.name, Verdict.PASS, duration=call.duration, observations=item.observations
     )
     if excinfo is None:
         return outcome
@@ -167,8 +177,15 @@ class ConformanceRun:
         self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs, strict=True)}
         self.level = config.getoption("gradspec_level")
         self.case_patterns: list[str] = config.getoption("gradspec_case")
+        skip = config.getoption("gradspec_skip_cases")
+        self.skip_cases = set(Path(skip).read_text().split()) if skip else set()
+        self.claims = {claim.id: claim for claim in all_claims()}
         self.outcomes: list[Outcome] = []
-        path = config.getoption("gradspec_results")
+        # Under pytest-xdist only the controller writes files; workers send reports.
+        controller = not hasattr(config, "workerinput")
+        path = config.getoption("gradspec_results") if controller else None
+        progress = config.getoption("gradspec_progress") if controller else None
+        self.progress = open(progress, "a", encoding="utf-8") if progress else None
         self.stream = (
             ResultStream(Path(path), [e.metadata() for e in engines], list(config.invocation_params.args))
             if path
@@ -177,6 +194,8 @@ class ConformanceRun:
         self.started = time.monotonic()
 
     def selects(self, claim: Claim) -> bool:
+        if claim.id in self.skip_cases:
+            return False
         if self.level and claim.level.value != self.level:
             return False
         if self.case_patterns:
@@ -201,6 +220,10 @@ class ConformanceRun:
         items.sort(key=lambda it: order.get(it.claim.module, len(order)) if isinstance(it, ClaimItem) else -1)
 
     # -- results ----------------------------------------------------------------
+    # The outcome is classified where the case ran (a pytest-xdist worker, or this
+    # process) and travels inside the report's user_properties, which xdist
+    # serialises; it is recorded where reports are logged (the controller), so a
+    # distributed run still writes one stream.
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         report = yield
@@ -208,44 +231,69 @@ class ConformanceRun:
             outcome = classify(item, call)
             if outcome.verdict is not Verdict.PASS:
                 outcome.reproduce = self.reproduce(outcome)
-            self.outcomes.append(outcome)
-            if self.stream:
-                self.stream.write(outcome)
-            report.gradspec_verdict = outcome.verdict  # type: ignore[attr-defined]
+            report.user_properties.append((OUTCOME_PROPERTY, outcome.to_json()))
             # Teardown's report carries these into JUnit XML as <property> elements.
             item.user_properties.extend(
                 [("verdict", outcome.verdict.value), ("level", outcome.level), ("section", outcome.section)]
             )
         return report
 
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        if self.progress:
+            self.progress.write(f"start\t{time.time():.3f}\t{nodeid}\n")
+            self.progress.flush()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = _outcome_record(report)
+        if record is None:
+            outcome = self._crashed(report)
+            if outcome is None:
+                return
+        else:
+            outcome = Outcome.from_json(record)
+        self.outcomes.append(outcome)
+        if self.stream:
+            self.stream.write(outcome)
+
+    def _crashed(self, report: pytest.TestReport) -> Outcome | None:
+        """A failed report with no outcome attached: the process running it died.
+
+        pytest-xdist reports a worker that died mid-case this way; the case's
+        own hooks never ran, so the controller records the crash itself.
+        """
+        if not (report.failed and report.when == "call"):
+            return None
+        name = report.nodeid.rsplit("::", 1)[-1]
+        case, _, engine = name.rstrip("]").partition("[")
+        claim = self.claims.get(case)
+        if claim is None:
+            return None
+        return Outcome.of_claim(
+            claim,
+            engine,
+            Verdict.CRASH,
+            duration=report.duration,
+            message=f"the worker process died running this case: {report.longreprtext[-500:]}",
+        )
+
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
-        verdict = getattr(report, "gradspec_verdict", None)
-        if verdict is Verdict.ERROR:
+        record = _outcome_record(report)
+        verdict = record["verdict"] if record else None
+        if verdict == Verdict.ERROR.value:
             return "failed", "E", "ERROR"
-        if verdict is Verdict.UNSUPPORTED:
+        if verdict == Verdict.UNSUPPORTED.value:
             return "unsupported", "u", "UNSUPPORTED"
         return None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        write = terminalreporter.write_line
         terminalreporter.section("gradspec conformance")
-        if not self.outcomes:
-            write("no cases ran: an empty run verifies nothing")
-            return
-        for engine, score in scores_by(self.outcomes, lambda o: o.engine).items():
-            write(f"{engine}: {score.text()} applicable cases pass  [{score.breakdown()}]")
-            levels = scores_by((o for o in self.outcomes if o.engine == engine), lambda o: o.level)
-            write("    " + "; ".join(f"{level}: {s.text()}" for level, s in levels.items()))
-            reasons: dict[str, list[str]] = {}
-            for outcome in self.outcomes:
-                if outcome.engine == engine and outcome.verdict is Verdict.UNSUPPORTED:
-                    reasons.setdefault(outcome.message, []).append(outcome.case)
-            for reason, cases in reasons.items():
-                listed = ", ".join(cases) if len(cases) <= 5 else f"{len(cases)} cases"
-                write(f"    unsupported ({listed}): {reason}")
+        for line in summary_lines(self.outcomes):
+            terminalreporter.write_line(line)
         if self.stream:
-            write(f"results streamed to {self.stream.path}")
+            terminalreporter.write_line(f"results streamed to {self.stream.path}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.stream:
             self.stream.close()
+        if self.progress:
+            self.progress.close()

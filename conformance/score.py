@@ -53,3 +53,23 @@ def scores_by(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dic
     for outcome in outcomes:
         scores.setdefault(key(outcome), Score()).add(outcome)
     return scores
+
+
+def summary_lines(outcomes: list[Outcome]) -> list[str]:
+    """The terminal summary: per engine its score, per level, and why cases were unsupported."""
+    if not outcomes:
+        return ["no cases ran: an empty run verifies nothing"]
+    lines = []
+    for engine, score in scores_by(outcomes, lambda o: o.engine).items():
+        mine = [o for o in outcomes if o.engine == engine]
+        lines.append(f"{engine}: {score.text()} applicable cases pass  [{score.breakdown()}]")
+        levels = scores_by(mine, lambda o: o.level)
+        lines.append("    " + "; ".join(f"{level}: {s.text()}" for level, s in levels.items()))
+        reasons: dict[str, list[str]] = {}
+        for outcome in mine:
+            if outcome.verdict is Verdict.UNSUPPORTED:
+                reasons.setdefault(outcome.message, []).append(outcome.case)
+        for reason, cases in reasons.items():
+            listed = ", ".join(cases) if len(cases) <= 5 else f"{len(cases)} cases"
+            lines.append(f"    unsupported ({listed}): {reason}")
+    return lines

@@ -56,3 +56,21 @@ def engine_factory() -> Engine:
 
 def broken_import() -> Any:
     raise RuntimeError("this engine cannot start")
+
+
+def _segfault(*args: Any, **kwargs: Any) -> Any:
+    """Dereferences NULL, as a buggy native extension would: the process dies with SIGSEGV."""
+    import ctypes
+
+    return ctypes.string_at(0)
+
+
+def _hang(*args: Any, **kwargs: Any) -> Any:
+    import time
+
+    time.sleep(3600)
+
+
+# torch.pow appears only in the autograd.grad claims; torch.cat only with grad_tensors.
+segfault_pow = TorchWith(pow=_segfault)
+hanging_cat = TorchWith(cat=_hang)
