@@ -1,0 +1,389 @@
+"""The graph and the backward pass (``T.autograd``).
+
+Nodes are PyTorch's ``grad_fn`` objects: one per recorded op, whose class name is
+PyTorch's (``MulBackward0``), pointing at the nodes of its inputs (``next``) and
+holding what its derivative rule reads (``saved``). A leaf that requires grad is
+reached through its ``AccumulateGrad`` node, as in PyTorch.
+
+The backward pass is Kahn's algorithm over the reachable nodes: an iterative
+count of each node's consumers, then a ready-stack, so a chain of a million
+nodes runs in linear time with no recursion. Each behaviour the suite checks is
+one small function looked up at call time, so a deliberately broken copy of the
+engine (a mutant) can replace exactly one of them:
+
+- :func:`accumulate_grad` -- how a leaf's ``.grad`` receives a gradient;
+- :func:`release_saved` -- what "freeing the graph" means after a node runs;
+- :func:`unpack_saved` -- the freed-graph and version-counter checks;
+- :func:`make_root_grad` -- the implicit gradient of a scalar output;
+- ``derivatives.sum_to_shape`` -- reducing a broadcast gradient to an input's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+from . import derivatives as _derivatives
+from .core import (  # noqa: F401 - re-exported: the graph's names live in T.autograd too
+    GRAD_MODE,
+    AccumulateGrad,
+    Node,
+    Tensor,
+    _wrap,
+    accumulator,
+    gradient_edge,
+    node_class,
+)
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+# -- the swappable behaviours ------------------------------------------------
+
+def accumulate_grad(variable: Tensor, new: Tensor, owned: bool, create_graph: bool) -> None:
+    """Add ``new`` into ``variable.grad`` (leaf gradients accumulate across backwards).
+
+    The first gradient is stored as is when nothing else holds it (``owned``),
+    else copied, so that ``w.grad.zero_()`` can never write into another
+    tensor's gradient. Later ones are added in place, or out of place when the
+    graph of the backward pass is being built.
+    """
+    old = variable._grad
+    if old is None:
+        data = new._data
+        if not create_graph and not (owned and type(data) is np.ndarray):
+            new = _wrap(np.array(data))
+        variable._grad = new
+    elif create_graph or new._rg or old._rg:
+        prev = GRAD_MODE.enabled
+        GRAD_MODE.enabled = create_graph
+        try:
+            variable._grad = old + new
+        finally:
+            GRAD_MODE.enabled = prev
+    else:
+        data = old._data
+        if type(data) is not np.ndarray or not data.flags.writeable:
+            old._data = data = np.array(data)
+        np.add(data, new._data, out=data)
+        vc = old._vc
+        if vc is not None:
+            vc[0] += 1
+
+
+def release_saved(node: Node) -> None:
+    """Free what the node saved (backward without retain_graph frees the graph)."""
+    if node.saved:
+        node.saved = None
+
+
+def unpack_saved(node: Node, create_graph: bool) -> tuple[Any, ...]:
+    """The values the node's formulas read, after the freed and version checks."""
+    saved = node.saved
+    if saved is None:
+        raise RuntimeError(
+            FREED_MESSAGE + f" (The saved tensors of {type(node).__name__} were freed by an "
+            "earlier backward.)"
+        )
+    versions = node.versions
+    if versions is not None:
+        for t, v in zip(saved, versions, strict=True):
+            if v is not None:
+                vc = t._vc
+                now = 0 if vc is None else vc[0]
+                if now != v:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: [{t.dtype.name} tensor of shape "
+                        f"{list(t.shape)}], which is saved by {type(node).__name__}, is at "
+                        f"version {now}; expected version {v} instead. Hint: the in-place op "
+                        "changed a value the derivative needs; use an out-of-place op "
+                        "(x = x + 1 rather than x += 1) or clone() the tensor before it."
+                    )
+    pos = node.rule.result_pos
+    if create_graph and pos >= 0:
+        # The saved result is stored without its grad_fn (no reference cycle);
+        # the graph of the backward pass needs it back.
+        alias = saved[pos]
+        res = _wrap(alias._data)
+        res._rg = True
+        res.grad_fn = node
+        res._vc = alias._vc
+        saved = saved[:pos] + (res,) + saved[pos + 1:]
+    params = node.params
+    return saved + params if params else saved
+
+
+def make_root_grad(output: Tensor, gradient: Any, index: int) -> Tensor:
+    """The gradient of an output: given, or implicitly 1 for a single-element output."""
+    if gradient is None:
+        if output._data.size != 1:
+            raise RuntimeError(
+                "grad can be implicitly created only for scalar outputs "
+                f"(output {index} has shape {list(output.shape)}); pass gradient= "
+                "(grad_tensors= / grad_outputs=) with the output's shape to weight its elements."
+            )
+        return _wrap(np.ones(output._data.shape, dtype=output._data.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = _wrap(np.asarray(gradient, dtype=output._data.dtype))
+    if gradient.shape != output.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[{index}] has a shape of {gradient.shape} and "
+            f"output[{index}] has a shape of {output.shape}."
+        )
+    return gradient
+
+
+# -- the backward pass --------------------------------------------------------
+
+def apply_node(node: Node, grad: Tensor, create_graph: bool,
+               needed: set[Node] | None) -> list[Tensor | None]:
+    """Run the node's derivative rule: one gradient per input (None where not needed)."""
+    values = unpack_saved(node, create_graph)
+    rule = node.rule
+    callers = rule.callers
+    shapes = node.shapes
+    sum_to_shape = _derivatives.sum_to_shape
+    out: list[Tensor | None] = []
+    for i, nxt in enumerate(node.next):
+        if nxt is None or (needed is not None and nxt not in needed):
+            out.append(None)
+            continue
+        gi = callers[i](grad, values)
+        if gi is not None:
+            shape = shapes[i]
+            if gi._data.shape != shape:
+                gi = sum_to_shape(gi, shape)
+        out.append(gi)
+    return out
+
+
+def _needed_nodes(roots: list[Node], targets: set[Node]) -> set[Node]:
+    """Nodes from which some target is reachable (only those run in autograd.grad)."""
+    # Iterative post-order: a node is needed if it is a target or feeds a needed node.
+    needed: set[Node] = set()
+    done: set[Node] = set()
+    stack: list[tuple[Node, int]] = [(r, 0) for r in roots]
+    while stack:
+        node, i = stack.pop()
+        if i == 0 and node in done:
+            continue
+        nxt = node.next
+        if i < len(nxt):
+            stack.append((node, i + 1))
+            child = nxt[i]
+            if child is not None and child not in done:
+                stack.append((child, 0))
+            continue
+        done.add(node)
+        if node in targets or any(c in needed for c in nxt if c is not None):
+            needed.add(node)
+    return needed
+
+
+def run_backward(roots: Sequence[Node], grads: Sequence[Tensor], keep_graph: bool,
+                 create_graph: bool, targets: dict[Node, int] | None = None,
+                 accumulate: bool = True) -> list[Tensor | None]:
+    """Propagate ``grads`` from ``roots`` through the graph.
+
+    Nodes run in decreasing order of creation (their ``seq``), as in PyTorch:
+    every consumer of a node was created after it, so when a node comes off the
+    heap all the gradient it will receive has arrived. This needs no recursion
+    and no dependency-counting pass, and is linear in the graph's size for
+    chains. Leaves' AccumulateGrad nodes are sinks and run last.
+
+    With ``targets`` (autograd.grad, or backward(inputs=...)) only the nodes that
+    lead to a target run, and the gradient reaching each target is returned;
+    ``accumulate`` says whether targets' ``.grad`` also receive it.
+    """
+    needed = None if targets is None else _needed_nodes(list(roots), set(targets))
+    heap: list[tuple[int, Node]] = []
+    buffers: dict[Node, Tensor] = {}
+    leaf_bufs: dict[AccumulateGrad, Tensor] = {}
+    shared: set[int] = set()  # ids of gradients that more than one place may hold
+    for r, g in zip(roots, grads, strict=True):
+        shared.add(id(g))
+        bufs = leaf_bufs if type(r) is AccumulateGrad else buffers
+        prev = bufs.get(r)
+        if prev is None:
+            bufs[r] = g
+            if bufs is buffers:
+                heappush(heap, (-r.seq, r))
+        else:
+            bufs[r] = prev + g
+    captured: list[Tensor | None] = [None] * (len(targets) if targets else 0)
+
+    acc_fn = accumulate_grad
+    release = release_saved
+    unpack = unpack_saved
+    sum_to_shape = _derivatives.sum_to_shape
+    pop = heappop
+    push = heappush
+    prev_mode = GRAD_MODE.enabled
+    GRAD_MODE.enabled = create_graph
+    try:
+        while heap:
+            node = pop(heap)[1]
+            g = buffers.pop(node)
+            if needed is not None:
+                if node not in needed:
+                    continue
+                k = targets.get(node)  # type: ignore[union-attr]
+                if k is not None:
+                    captured[k] = g
+                if not any(n in needed for n in node.next):
+                    continue
+            retained = node.retained
+            if retained is not None and accumulate:
+                t = retained()
+                if t is not None:
+                    acc_fn(t, g, False, create_graph)
+            rule = node.rule
+            saved = node.saved
+            if saved is None or node.versions is not None or (
+                    create_graph and rule.result_pos >= 0):
+                values = unpack(node, create_graph)
+            else:
+                params = node.params
+                values = saved + params if params else saved
+            for nxt, call, shape in zip(node.next, rule.callers, node.shapes, strict=False):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                gi = call(g, values)
+                if gi is None:
+                    continue
+                if gi._data.shape != shape:
+                    gi = sum_to_shape(gi, shape)
+                if gi is g:
+                    shared.add(id(g))
+                if type(nxt) is AccumulateGrad:
+                    bufs = leaf_bufs
+                else:
+                    bufs = buffers
+                prev = bufs.get(nxt)
+                if prev is None:
+                    bufs[nxt] = gi
+                    if bufs is buffers:
+                        push(heap, (-nxt.seq, nxt))
+                elif create_graph:
+                    bufs[nxt] = prev + gi
+                else:
+                    bufs[nxt] = _wrap(prev._data + gi._data)
+            if not keep_graph:
+                release(node)
+        for acc, g in leaf_bufs.items():
+            if targets is not None:
+                k = targets.get(acc)
+                if k is None:
+                    continue
+                captured[k] = g
+                if not accumulate:
+                    continue
+            acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None,
+                   create_graph)
+    finally:
+        GRAD_MODE.enabled = prev_mode
+    return captured
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Tensor]]:
+    grads_t = _as_tuple(grads) if grads is not None else (None,) * len(outputs)
+    if len(grads_t) != len(outputs):
+        raise RuntimeError(
+            f"grad_tensors has {len(grads_t)} elements but there are {len(outputs)} outputs"
+        )
+    nodes: list[Node] = []
+    root_grads: list[Tensor] = []
+    for i, (out, g) in enumerate(zip(outputs, grads_t, strict=True)):
+        if not out._rg:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn "
+                "(nothing it was computed from requires grad, or it was computed under no_grad)"
+            )
+        root_grads.append(make_root_grad(out, g, i))
+        nodes.append(gradient_edge(out))
+    return nodes, root_grads
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None,
+             inputs: Any = None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves."""
+    outputs = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    keep = create_graph if retain_graph is None else bool(retain_graph)
+    nodes, root_grads = _roots(outputs, grad_tensors)
+    targets = None
+    if inputs is not None:
+        ins = _as_tuple(inputs)
+        if not ins:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        targets = {}
+        for t in ins:
+            if not t._rg:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if t.grad_fn is not None and not t._retains_grad:
+                t.retain_grad()
+            targets.setdefault(gradient_edge(t), len(targets))
+    run_backward(nodes, root_grads, keep, create_graph, targets, accumulate=True)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False
+         ) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched."""
+    outs = _as_tuple(outputs)
+    ins = _as_tuple(inputs)
+    keep = create_graph if retain_graph is None else bool(retain_graph)
+    nodes, root_grads = _roots(outs, grad_outputs)
+    targets: dict[Node, int] = {}
+    edges = []
+    for t in ins:
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        e = gradient_edge(t)
+        edges.append(e)
+        targets.setdefault(e, len(targets))
+    captured = run_backward(nodes, root_grads, keep, create_graph, targets, accumulate=False)
+    result: list[Tensor | None] = []
+    for t, e in zip(ins, edges, strict=True):
+        g = captured[targets[e]]
+        if g is None:
+            if materialize_grads:
+                g = _wrap(np.zeros_like(np.asarray(t._data)))
+            elif not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+        elif not create_graph and g._rg:
+            g = _wrap(g._data)
+        result.append(g)
+    return tuple(result)
+
+
+class Function:
+    """Placeholder so ``T.autograd.Function`` exists; custom functions are not supported."""
+
+    @staticmethod
+    def apply(*args: Any) -> Any:
+        raise NotImplementedError("custom autograd.Function is not supported by the reference")
