@@ -9,8 +9,9 @@ reading the stream back with :func:`read_results`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,7 +57,7 @@ class ResultStream:
                 "type": "run",
                 "schema": STREAM_SCHEMA,
                 "spec_version": SPEC_VERSION,
-                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
                 "engines": engines,
                 "argv": argv or [],
             }
@@ -77,11 +78,20 @@ class ResultStream:
 def read_results(path: Path) -> RunResults:
     """Read a result stream back; a truncated last line (a killed run) is dropped.
 
-    Raises :class:`ResultsError`, naming the file and line, for anything else
-    that is not a well-formed record.
+    Raises :class:`ResultsError`, naming the file (and line where there is one),
+    for a file that cannot be read and for anything that is not a well-formed
+    record of this stream format.
     """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise ResultsError(f"{path}: no such result stream") from exc
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not a text file (byte {exc.start} is not UTF-8)") from exc
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     results = RunResults()
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -93,8 +103,10 @@ def read_results(path: Path) -> RunResults:
             raise ResultsError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
         kind = record.get("type") if isinstance(record, dict) else None
         if kind == "run":
-            results.runs.append(record)
+            results.runs.append(_run_header(record, path, number))
         elif kind == "outcome":
+            if not results.runs:
+                raise ResultsError(f"{path}:{number}: an outcome before the run header")
             try:
                 results.outcomes.append(Outcome.from_json(record))
             except (KeyError, TypeError, ValueError) as exc:
@@ -104,3 +116,52 @@ def read_results(path: Path) -> RunResults:
     if not results.runs:
         raise ResultsError(f"{path}: no run header; not a gradspec result stream")
     return results
+
+
+def _run_header(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
+    """A run header checked for what merging and reports rely on, tagged with its file."""
+    if record.get("schema") != STREAM_SCHEMA:
+        raise ResultsError(
+            f"{path}:{number}: result stream format {record.get('schema')!r}, expected {STREAM_SCHEMA!r}"
+        )
+    if not isinstance(record.get("spec_version"), str):
+        raise ResultsError(f"{path}:{number}: run header without a spec_version")
+    engines = record.get("engines", [])
+    if not isinstance(engines, list) or not all(isinstance(e, dict) and "name" in e for e in engines):
+        raise ResultsError(f"{path}:{number}: run header's engines are not a list of named engines")
+    return {**record, "source": str(path)}
+
+
+def merge_results(paths: Sequence[Path]) -> RunResults:
+    """Several result streams (runs, machines, devices) read as one.
+
+    Every stream must come from the same spec version: a claim's id can mean
+    something else in another version, so one matrix of both would mislead.
+    Where two streams hold the same (case, engine), the later stream's outcome
+    replaces the earlier one, so a re-run of some cases can be merged over the
+    first run. Raises :class:`ResultsError` naming the offending file.
+    """
+    if not paths:
+        raise ResultsError("no result stream given")
+    merged = RunResults()
+    position: dict[tuple[str, str], int] = {}
+    first: Path | None = None
+    for path in paths:
+        results = read_results(Path(path))
+        for run in results.runs:
+            if merged.runs and run["spec_version"] != merged.spec_version:
+                raise ResultsError(
+                    f"{path}: spec version {run['spec_version']!r} differs from "
+                    f"{merged.spec_version!r} in {first}; results from different spec "
+                    "versions cannot be merged"
+                )
+            merged.runs.append(run)
+            first = first or Path(path)
+        for outcome in results.outcomes:
+            key = (outcome.case, outcome.engine)
+            if key in position:
+                merged.outcomes[position[key]] = outcome
+            else:
+                position[key] = len(merged.outcomes)
+                merged.outcomes.append(outcome)
+    return merged
