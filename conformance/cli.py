@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gradspec.conformance.report_command",
     "gradspec.conformance.bench_command",
     "gradspec.conformance.expect_command",
+    "gradspec.conformance.mutants_command",
 )
 
 
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into head, less, ...
+        sys.stderr.close()
+        return exitcodes.OK
     except KeyboardInterrupt:
         return exitcodes.fail("interrupted", exitcodes.NONCONFORMING)
 

@@ -30,6 +30,8 @@ BUILTIN_ENGINES: dict[str, str] = {
     "reference": "gradspec.impls.reference:engine",
     "torch-cpu": "gradspec.impls.torch_engine:cpu_engine",
     "torch-cuda": "gradspec.impls.torch_engine:cuda_engine",
+    "mygrad": "gradspec.impls.mygrad_engine:engine",
+    "tinygrad": "gradspec.impls.tinygrad_engine:engine",
 }
 
 

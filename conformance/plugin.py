@@ -20,6 +20,7 @@ import pytest
 import gradspec.spec
 import gradspec.spec.profiles  # noqa: F401 - registers profiles before hypothesis reads --hypothesis-profile
 from gradspec.conformance.engine import Engine
+from gradspec.conformance.expectations import Expectations, ExpectationsError, load_expectations
 from gradspec.conformance.loader import EngineLoadError, load_engines
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultStream
@@ -63,6 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="do not collect the claim ids listed in PATH (a restarted worker resumes after them)",
     )
     group.addoption(
+        "--gradspec-expect",
+        metavar="FILE",
+        help="expectations file (TOML): listed cases report expected-failure / unexpected-pass",
+    )
+    group.addoption(
         "--gradspec-level",
         choices=["core", "pytorch"],
         help="run only the claims of this level",
@@ -82,9 +88,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         engines = load_engines(specs)
-    except EngineLoadError as exc:
+        expect = config.getoption("gradspec_expect")
+        expectations = load_expectations(Path(expect)) if expect else None
+    except (EngineLoadError, ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from exc
-    config.pluginmanager.register(ConformanceRun(config, engines, specs), "gradspec-run")
+    config.pluginmanager.register(ConformanceRun(config, engines, specs, expectations), "gradspec-run")
 
 
 def unsupported_reason(claim: Claim, engine: Engine) -> str | None:
@@ -141,6 +149,17 @@ class SpecSection(pytest.File):
                 )
 
 
+def _with_notes(error: BaseException) -> str:
+    return "\n".join([str(error), *getattr(error, "__notes__", [])])
+
+
+def _leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for inner in group.exceptions:
+        leaves.extend(_leaf_exceptions(inner) if isinstance(inner, BaseExceptionGroup) else [inner])
+    return leaves
+
+
 def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
     """The outcome record for a finished (case, engine) call."""
     claim, excinfo = item.claim, call.excinfo
@@ -155,6 +174,19 @@ def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
         outcome.message = str(error.msg).removeprefix("unsupported: ")
         return outcome
     notes = "\n".join(getattr(error, "__notes__", []))
+    if isinstance(error, BaseExceptionGroup):
+        # hypothesis reports several distinct failures as a group; wrong answers
+        # throughout still make a failure, and the first one stands for it.
+        leaves = _leaf_exceptions(error)
+        if leaves and all(isinstance(e, ClaimViolation) for e in leaves):
+            first = leaves[0]
+            outcome.verdict = Verdict.FAIL
+            outcome.expected, outcome.actual = show(first.expected), show(first.actual)
+            outcome.message = "\n".join(
+                [f"{len(leaves)} distinct failures:", *(_with_notes(e) for e in leaves)]
+            )
+            outcome.counterexample = getattr(first, "counterexample", None)
+            return outcome
     if isinstance(error, ClaimViolation):
         outcome.verdict = Verdict.FAIL
         outcome.expected, outcome.actual = show(error.expected), show(error.actual)
@@ -168,11 +200,28 @@ def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
     return outcome
 
 
+def _show_expectation(report: pytest.TestReport, outcome: Outcome) -> None:
+    """Let pytest show an expected failure as xfail and a listed pass as xpass."""
+    if outcome.verdict is Verdict.EXPECTED_FAILURE:
+        report.outcome = "skipped"
+        report.wasxfail = outcome.observations.get("expectation", {}).get("reason", "expected")  # type: ignore[attr-defined]
+    elif outcome.verdict is Verdict.UNEXPECTED_PASS:
+        report.outcome = "passed"
+        report.wasxfail = outcome.observations.get("expectation", {}).get("reason", "expected")  # type: ignore[attr-defined]
+
+
 class ConformanceRun:
     """The active part of the plugin, registered only when engines are selected."""
 
-    def __init__(self, config: pytest.Config, engines: list[Engine], specs: list[str]) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        engines: list[Engine],
+        specs: list[str],
+        expectations: Expectations | None = None,
+    ) -> None:
         self.config = config
+        self.expectations = expectations
         self.engines = engines
         self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs, strict=True)}
         self.level = config.getoption("gradspec_level")
@@ -231,6 +280,9 @@ class ConformanceRun:
             outcome = classify(item, call)
             if outcome.verdict is not Verdict.PASS:
                 outcome.reproduce = self.reproduce(outcome)
+            if self.expectations:
+                outcome = self.expectations.apply(outcome)
+                _show_expectation(report, outcome)
             report.user_properties.append((OUTCOME_PROPERTY, outcome.to_json()))
             # Teardown's report carries these into JUnit XML as <property> elements.
             item.user_properties.extend(

@@ -18,13 +18,15 @@ import pytest
 
 import gradspec.spec
 from gradspec.conformance import exitcodes
+from gradspec.conformance.baseline import BaselineError, compare, load_baseline
 from gradspec.conformance.exitcodes import fail
+from gradspec.conformance.expectations import ExpectationsError, load_expectations
 from gradspec.conformance.isolation import WorkerError, run_isolated
 from gradspec.conformance.junit_report import write_junit
 from gradspec.conformance.loader import EngineLoadError, load_engine, load_engines, registered_engines
-from gradspec.conformance.outcomes import UNEXPECTED, Outcome
-from gradspec.conformance.results import ResultsError, ResultStream, read_results
+from gradspec.conformance.outcomes import UNEXPECTED, Outcome, Verdict
 from gradspec.conformance.reports import write_reports
+from gradspec.conformance.results import ResultsError, ResultStream, RunResults, read_results
 from gradspec.conformance.score import scores_by, summary_lines
 
 SPEC_DIR = Path(gradspec.spec.__file__).parent
@@ -72,6 +74,28 @@ def add_parser(commands: Any) -> None:
         metavar="SECONDS",
         help=f"per-case limit before a case is recorded as timeout (default {DEFAULT_TIMEOUT:g})",
     )
+    gate = run.add_argument_group("gate")
+    gate.add_argument(
+        "--expect",
+        metavar="FILE",
+        help="expectations file (TOML): cases each engine is expected to fail, with reasons",
+    )
+    gate.add_argument(
+        "--strict",
+        action="store_true",
+        help="an expected failure that now passes (unexpected-pass) fails the gate",
+    )
+    gate.add_argument(
+        "--baseline",
+        metavar="RESULTS",
+        help="an earlier results.jsonl or report.json: a case that passed there and fails now fails the gate",
+    )
+    gate.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="PCT",
+        help="fail the gate when an engine's score is under PCT percent",
+    )
     run.add_argument(
         "--in-process",
         action="store_true",
@@ -93,6 +117,8 @@ def selection_args(args: argparse.Namespace) -> list[str]:
     argv = [str(SPEC_DIR), "-c", str(PYTEST_INI), "--rootdir", str(SPEC_DIR), "-p", "no:cacheprovider"]
     if args.level:
         argv += ["--gradspec-level", args.level]
+    if args.expect:
+        argv += ["--gradspec-expect", str(Path(args.expect).resolve())]
     for case in args.case:
         argv += ["--gradspec-case", case]
     return argv + list(args.pytest_args)
@@ -114,8 +140,14 @@ def available_engines() -> list[str]:
     return usable
 
 
-def verdict_exit_code(outcomes: list[Outcome]) -> int:
-    """0 or 1 from what the run recorded; 2 when nothing ran."""
+def verdict_exit_code(
+    outcomes: list[Outcome],
+    *,
+    strict: bool = False,
+    fail_under: float | None = None,
+    baseline: RunResults | None = None,
+) -> int:
+    """The gate: 0 or 1 from what the run recorded; 2 when nothing ran."""
     if not outcomes:
         return fail("no case selected or run (check --case and --level); an empty run verifies nothing")
     code = exitcodes.OK
@@ -123,8 +155,27 @@ def verdict_exit_code(outcomes: list[Outcome]) -> int:
         if not score.applicable:
             print(f"gradspec: {engine}: no applicable case, nothing verified", file=sys.stderr)
             code = exitcodes.NONCONFORMING
-    if any(o.verdict in UNEXPECTED for o in outcomes):
+        elif fail_under is not None and 100 * score.passed / score.applicable < fail_under:
+            print(
+                f"gradspec: {engine}: score {score.text()} is under --fail-under {fail_under:g}%",
+                file=sys.stderr,
+            )
+            code = exitcodes.NONCONFORMING
+    unexpected = UNEXPECTED | ({Verdict.UNEXPECTED_PASS} if strict else set())
+    surprises = [o for o in outcomes if o.verdict in unexpected]
+    if surprises:
+        print(
+            f"gradspec: {len(surprises)} unexpected outcome(s): "
+            + ", ".join(f"{o.nodeid} {o.verdict.value}" for o in surprises[:10])
+            + (" ..." if len(surprises) > 10 else ""),
+            file=sys.stderr,
+        )
         code = exitcodes.NONCONFORMING
+    if baseline is not None:
+        diff = compare(baseline, outcomes)
+        print(diff.text())
+        if not diff.ok:
+            code = exitcodes.NONCONFORMING
     return code
 
 
@@ -160,8 +211,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.engine:
         return fail("no engine given: use --engine ENGINE (repeatable) or --all-engines")
     try:
-        engines = load_engines(args.engine)  # fail before any case, with the one-line reason
-    except EngineLoadError as exc:
+        # Every input is checked before any case runs, each failure in one line.
+        engines = load_engines(args.engine)
+        if args.expect:
+            load_expectations(Path(args.expect))
+        baseline = load_baseline(Path(args.baseline)) if args.baseline else None
+    except (EngineLoadError, ExpectationsError, BaselineError) as exc:
         return fail(str(exc))
     report_dir = Path(args.report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -185,4 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_junit(outcomes, report_dir / "junit.xml"),
     ]
     print("gradspec: wrote " + ", ".join(str(p) for p in written))
-    return verdict_exit_code(outcomes)
+    try:
+        return verdict_exit_code(outcomes, strict=args.strict, fail_under=args.fail_under, baseline=baseline)
+    except BaselineError as exc:
+        return fail(str(exc))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 SPEC_VERSION = "1"
@@ -29,10 +29,16 @@ SECTIONS: tuple[str, ...] = (
     "gradspec.spec.grad",
     "gradspec.spec.autograd_rules",
     "gradspec.spec.logistic_regression",
+    "gradspec.spec.prop_gradients",
+    "gradspec.spec.prop_backward",
+    "gradspec.spec.prop_grad",
+    "gradspec.spec.prop_flags",
+    "gradspec.spec.lifecycle",
+    "gradspec.spec.prop_training",
 )
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How far a claim reaches.
 
     ``core``: any engine that offers PyTorch's API must do this. ``pytorch``:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 _COMMON = {
     "deadline": None,
@@ -24,10 +24,23 @@ _COMMON = {
 }
 
 settings.register_profile("dev", max_examples=20, **_COMMON)
-settings.register_profile("ci", max_examples=25, derandomize=True, database=None, **_COMMON)
-settings.register_profile("thorough", max_examples=250, **_COMMON)
+settings.register_profile("ci", max_examples=50, derandomize=True, database=None, **_COMMON)
+settings.register_profile("thorough", max_examples=500, **_COMMON)
 
 PROFILES = ("dev", "ci", "thorough")
+
+
+def without_shrinking(name: str) -> str:
+    """Register (once) and return ``<name>-noshrink``: profile ``name`` minus the shrink phase.
+
+    ``gradspec mutants`` only needs to know *whether* a property catches a broken
+    engine; shrinking each counterexample would multiply its running time.
+    """
+    derived = f"{name}-noshrink"
+    base = settings.get_profile(name)
+    phases = tuple(p for p in base.phases if p is not Phase.shrink)
+    settings.register_profile(derived, base, phases=phases, print_blob=False)
+    return derived
 
 
 def load_profile_from_env() -> str:
@@ -35,3 +48,9 @@ def load_profile_from_env() -> str:
     name = os.environ.get("HYPOTHESIS_PROFILE", "dev")
     settings.load_profile(name)
     return name
+
+
+# Loaded on import (the plugin imports this module first), so HYPOTHESIS_PROFILE
+# works for `gradspec run`; hypothesis's own --hypothesis-profile, applied later
+# in pytest_configure, still wins.
+load_profile_from_env()

@@ -30,7 +30,7 @@ def test_conforming_run_exits_0_and_writes_results(tmp_path: Path) -> None:
     done = gradspec("run", "--engine", "torch", "--case", "graph.*", "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     results = tmp_path / "out" / "results.jsonl"
-    assert f"results in {Path('out') / 'results.jsonl'}" in done.stdout
+    assert f"wrote {Path('out') / 'results.jsonl'}" in done.stdout
     lines = [json.loads(x) for x in results.read_text().splitlines()]
     assert lines[0]["type"] == "run" and all(x["verdict"] == "pass" for x in lines[1:])
     assert (tmp_path / "out" / "junit.xml").exists()
@@ -55,8 +55,8 @@ def test_unknown_engine_exits_2_before_any_case(tmp_path: Path) -> None:
     done = gradspec("run", "--engine", "torch-cpu", "--engine", "nope", "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "gradspec: error: unknown engine 'nope'; available: reference, torch-cpu, torch-cuda, "
-        "torch, or module:attr"
+        "gradspec: error: unknown engine 'nope'; available: mygrad, reference, tinygrad, torch-cpu, "
+        "torch-cuda, torch, or module:attr"
     ]
     assert not (tmp_path / "out" / "results.jsonl").exists()
 
@@ -90,3 +90,114 @@ def test_list_json_describes_every_claim(tmp_path: Path) -> None:
 def test_help_documents_exit_codes(tmp_path: Path) -> None:
     done = gradspec("run", "--help", cwd=tmp_path)
     assert "exit codes:" in done.stdout and "3  the harness itself failed" in done.stdout
+
+
+def test_expectations_turn_listed_failures_into_a_passing_gate(tmp_path: Path) -> None:
+    engine = "tests.engines_for_tests:wrong_mul"
+    expect = tmp_path / "expect.toml"
+    expect.write_text(f'["{engine}".fail]\n"graph.value" = "mul adds one"\n"graph.dy-dw" = "mul adds one"\n')
+    done = gradspec(
+        "run",
+        "--engine",
+        engine,
+        "--case",
+        "graph.value",
+        "--case",
+        "graph.dy-dw",
+        "--case",
+        "graph.is-leaf",
+        "--expect",
+        str(expect),
+        "--report-dir",
+        "out",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    verdicts = [
+        json.loads(x).get("verdict") for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    ]
+    # mul's extra constant leaves derivatives alone, so graph.dy-dw passes against its listing.
+    assert verdicts[1:] == ["expected-failure", "unexpected-pass", "pass"]
+
+
+def test_unexpected_pass_fails_only_under_strict(tmp_path: Path) -> None:
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[torch.fail]\n"graph.value" = "thought to be broken"\n')
+    base = (
+        "run",
+        "--engine",
+        "torch",
+        "--case",
+        "graph.value",
+        "--expect",
+        str(expect),
+        "--report-dir",
+        "out",
+    )
+    assert gradspec(*base, cwd=tmp_path).returncode == 0
+    strict = gradspec(*base, "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "graph.value[torch] unexpected-pass" in strict.stderr
+
+
+def test_malformed_expectations_exit_2_naming_file_and_line(tmp_path: Path) -> None:
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[torch.fail]\n"no.such.case" = "x"\n')
+    done = gradspec("run", "--engine", "torch", "--expect", str(expect), "--report-dir", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{expect}:2" in done.stderr
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_baseline_regression_fails_the_gate(tmp_path: Path) -> None:
+    good = gradspec("run", "--engine", "torch", "--case", "graph.value", "--report-dir", "base", cwd=tmp_path)
+    assert good.returncode == 0
+    # The same engine name, now wrong: graph.value regressed against the baseline.
+    results = tmp_path / "base" / "results.jsonl"
+    text = results.read_text().replace('"engine": "torch"', '"engine": "tests.engines_for_tests:wrong_mul"')
+    text = text.replace('"name": "torch"', '"name": "tests.engines_for_tests:wrong_mul"')
+    results.write_text(text)
+    expect = tmp_path / "expect.toml"
+    expect.write_text('["tests.engines_for_tests:wrong_mul".fail]\n"graph.value" = "known"\n')
+    done = gradspec(
+        "run",
+        "--engine",
+        "tests.engines_for_tests:wrong_mul",
+        "--case",
+        "graph.value",
+        "--expect",
+        str(expect),
+        "--baseline",
+        str(results),
+        "--report-dir",
+        "out",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "graph.value" in done.stdout
+
+
+def test_unreadable_baseline_exits_2(tmp_path: Path) -> None:
+    done = gradspec(
+        "run", "--engine", "torch", "--baseline", "missing.jsonl", "--report-dir", "out", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "missing.jsonl" in done.stderr
+
+
+def test_fail_under(tmp_path: Path) -> None:
+    args = (
+        "run",
+        "--engine",
+        "tests.engines_for_tests:wrong_mul",
+        "--case",
+        "graph.*",
+        "--report-dir",
+        "out",
+    )
+    expect = tmp_path / "expect.toml"
+    expect.write_text('["tests.engines_for_tests:wrong_mul".fail]\n"graph.*" = "values are off"\n')
+    assert gradspec(*args, "--expect", str(expect), cwd=tmp_path).returncode == 0
+    low = gradspec(*args, "--expect", str(expect), "--fail-under", "90", cwd=tmp_path)
+    assert low.returncode == 1
+    assert "under --fail-under 90%" in low.stderr

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 
 def test_registered_names_include_the_builtin_engines() -> None:
-    assert {"reference", "torch-cpu", "torch-cuda"} <= set(registered_engines())
+    assert {"reference", "torch-cpu", "torch-cuda", "mygrad", "tinygrad"} <= set(registered_engines())
 
 
 def test_torch_cpu_engine_metadata() -> None:
@@ -69,7 +69,10 @@ def test_factory_is_called() -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("no-such-engine", "unknown engine 'no-such-engine'; available: reference, torch-cpu, torch-cuda"),
+        (
+            "no-such-engine",
+            "unknown engine 'no-such-engine'; available: mygrad, reference, tinygrad, torch-cpu, torch-cuda",
+        ),
         ("no_such_module_xyz", "unknown engine 'no_such_module_xyz'"),
         ("no_such_module_xyz:thing", "failed to import"),
         ("tests.engines_for_tests:missing", "has no attribute 'missing'"),

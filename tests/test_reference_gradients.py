@@ -17,8 +17,7 @@ import gradspec.impls.reference as T
 RNG = np.random.default_rng(0)
 
 
-def _fd_check(fn: Callable[..., Any], *arrays: np.ndarray, eps: float = 1e-6,
-              tol: float = 1e-6) -> None:
+def _fd_check(fn: Callable[..., Any], *arrays: np.ndarray, eps: float = 1e-6, tol: float = 1e-6) -> None:
     inputs = [T.tensor(a, dtype=T.float64, requires_grad=True) for a in arrays]
     out = fn(*inputs)
     weights = RNG.standard_normal(out.shape)
@@ -31,16 +30,15 @@ def _fd_check(fn: Callable[..., Any], *arrays: np.ndarray, eps: float = 1e-6,
             plus[k][idx] += eps
             minus[k][idx] -= eps
             with T.no_grad():
-                fp = float(np.sum(fn(*[T.tensor(x, dtype=T.float64) for x in plus]).numpy()
-                                  * weights))
-                fm = float(np.sum(fn(*[T.tensor(x, dtype=T.float64) for x in minus]).numpy()
-                                  * weights))
+                fp = float(np.sum(fn(*[T.tensor(x, dtype=T.float64) for x in plus]).numpy() * weights))
+                fm = float(np.sum(fn(*[T.tensor(x, dtype=T.float64) for x in minus]).numpy() * weights))
             numeric[idx] = (fp - fm) / (2 * eps)
         analytic = inputs[k].grad
         assert analytic is not None, f"input {k} got no gradient"
         assert analytic.shape == inputs[k].shape
-        np.testing.assert_allclose(analytic.numpy(), numeric, rtol=tol, atol=tol,
-                                   err_msg=f"gradient of input {k}")
+        np.testing.assert_allclose(
+            analytic.numpy(), numeric, rtol=tol, atol=tol, err_msg=f"gradient of input {k}"
+        )
 
 
 def r(*shape: int) -> np.ndarray:
@@ -66,9 +64,9 @@ CASES: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "rdiv": (lambda a: 2 / a, [pos(3)]),
     "neg": (T.neg, [r(5)]),
     "pow_scalar": (lambda a: T.pow(a, 3), [r(4)]),
-    "pow_fractional": (lambda a: a ** 0.5, [pos(4)]),
+    "pow_fractional": (lambda a: a**0.5, [pos(4)]),
     "pow_tensor": (T.pow, [pos(4), r(4)]),
-    "rpow": (lambda a: 2.0 ** a, [r(4)]),
+    "rpow": (lambda a: 2.0**a, [r(4)]),
     "exp": (T.exp, [r(3, 2)]),
     "log": (T.log, [pos(3, 2)]),
     "sqrt": (T.sqrt, [pos(3)]),
@@ -95,8 +93,7 @@ CASES: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "matmul_dot": (T.matmul, [r(4), r(4)]),
     "matmul_batched_broadcast": (T.matmul, [r(2, 3, 4), r(4, 5)]),
     "linear": (T.nn.functional.linear, [r(5, 3), r(2, 3), r(2)]),
-    "reshape": (lambda a: a.reshape(6, 2) * T.arange(12.0, dtype=T.float64).reshape(6, 2),
-                [r(3, 4)]),
+    "reshape": (lambda a: a.reshape(6, 2) * T.arange(12.0, dtype=T.float64).reshape(6, 2), [r(3, 4)]),
     "view_flatten": (lambda a: a.view(-1), [r(2, 3)]),
     "transpose": (lambda a: a.transpose(0, 1), [r(2, 3)]),
     "T": (lambda a: a.T, [r(2, 3)]),
@@ -114,8 +111,7 @@ CASES: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "where": (lambda a, b: T.where(a > 0, a, b), [r(6), r(6)]),
     "softmax": (lambda a: T.softmax(a, 1), [r(2, 4)]),
     "log_softmax": (lambda a: T.log_softmax(a, 1), [r(2, 4)]),
-    "bce": (lambda a, b: T.nn.functional.binary_cross_entropy(T.sigmoid(a), T.sigmoid(b)),
-            [r(5), r(5)]),
+    "bce": (lambda a, b: T.nn.functional.binary_cross_entropy(T.sigmoid(a), T.sigmoid(b)), [r(5), r(5)]),
     "mse": (T.nn.functional.mse_loss, [r(5), r(5)]),
     "clone": (T.clone, [r(3)]),
 }
@@ -146,3 +142,41 @@ def test_scalar_broadcast_gradient_of_0d_tensor() -> None:
     v = T.tensor([1.0, 2.0, 3.0])
     (s * v).sum().backward()
     assert s.grad.shape == () and s.grad.item() == 6.0
+
+
+# -- the raw-array fast path of the backward pass ----------------------------------------
+
+_ARRAY_CASES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...]]] = {
+    "mul-broadcast": (lambda a, b: a * b, ((3, 4), (4,))),
+    "div-sub-neg": (lambda a, b: -(a - b) / (b * b + 1), ((2, 3), (2, 3))),
+    "sigmoid-tanh-exp": (lambda a: T.exp(T.tanh(T.sigmoid(a))), ((5,),)),
+    "relu-square-sqrt": (lambda a: T.sqrt(T.square(T.relu(a)) + 1), ((4, 2),)),
+    "linear-squeeze": (lambda x, w, b: T.nn.functional.linear(x, w, b).squeeze(), ((6, 3), (1, 3), (1,))),
+    "mse": (lambda a, b: T.nn.functional.mse_loss(a, b), ((3, 2), (3, 2))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ARRAY_CASES))
+def test_array_fast_path_gives_the_tensor_path_gradients(name: str) -> None:
+    # create_graph=True runs the same formulas on tensors; create_graph=False on raw arrays.
+    fn, shapes = _ARRAY_CASES[name]
+    arrays = [RNG.standard_normal(s) for s in shapes]
+    grads = []
+    for create_graph in (False, True):
+        inputs = [T.tensor(a, dtype=T.float64, requires_grad=True) for a in arrays]
+        T.sum(fn(*inputs)).backward(create_graph=create_graph)
+        grads.append([t.grad.detach().numpy() for t in inputs])
+    for fast, slow in zip(*grads, strict=True):
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=0)
+
+
+def test_a_patched_rule_is_never_applied_to_raw_arrays() -> None:
+    from gradspec.impls.reference import derivatives, ops
+
+    assert derivatives.DERIVATIVES["mul"].arrays
+    # A replacement rule may use anything (here ops.mul), so it always gets tensors.
+    with derivatives.patched("mul", self=lambda grad, other: ops.mul(grad, other) * 3) as rule:
+        assert not rule.arrays
+        a = T.tensor([2.0], requires_grad=True)
+        T.mul(a, T.tensor([5.0])).backward()
+    assert a.grad.tolist() == [15.0]

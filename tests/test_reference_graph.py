@@ -26,8 +26,7 @@ def note_graph() -> tuple[T.Tensor, ...]:
 def test_note_example_values_names_and_leaves() -> None:
     w, x, a, b, y = note_graph()
     assert repr(y) == "tensor([6.], grad_fn=<MulBackward0>)"
-    assert (w.is_leaf, x.is_leaf, a.is_leaf, b.is_leaf, y.is_leaf) == (
-        True, True, False, False, False)
+    assert (w.is_leaf, x.is_leaf, a.is_leaf, b.is_leaf, y.is_leaf) == (True, True, False, False, False)
     assert w.grad_fn is None
     assert type(a.grad_fn).__name__ == "AddBackward0" and y.grad_fn.name() == "MulBackward0"
     y.backward()
@@ -186,7 +185,7 @@ def test_autograd_grad_first_and_second_derivative() -> None:
 
 def test_third_and_fourth_derivative_of_x4() -> None:
     x = T.tensor(1.5, dtype=T.float64, requires_grad=True)
-    g = x ** 4
+    g = x**4
     expected = [4 * 1.5**3, 12 * 1.5**2, 24 * 1.5, 24.0]
     for want in expected:
         (g,) = T.autograd.grad(g, x, create_graph=True)
@@ -276,8 +275,7 @@ def test_derivative_table_entry_can_be_patched_and_restored() -> None:
     assert w.grad.item() == 2.0
 
 
-def test_swapping_accumulate_grad_changes_only_accumulation(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_swapping_accumulate_grad_changes_only_accumulation(monkeypatch: pytest.MonkeyPatch) -> None:
     def overwrite(variable: T.Tensor, new: T.Tensor, owned: bool, create_graph: bool) -> None:
         variable._grad = T.tensor(new.numpy().copy())
 

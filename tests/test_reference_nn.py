@@ -41,12 +41,15 @@ def test_module_registers_parameters_with_torch_shapes() -> None:
     assert np.all(np.abs(net.features.weight.detach().numpy()) <= bound)
 
 
-@pytest.mark.parametrize("opts", [
-    {"momentum": 0.9},
-    {"momentum": 0.9, "nesterov": True},
-    {"momentum": 0.5, "dampening": 0.3, "weight_decay": 0.01},
-    {},
-])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"momentum": 0.9},
+        {"momentum": 0.9, "nesterov": True},
+        {"momentum": 0.5, "dampening": 0.3, "weight_decay": 0.01},
+        {},
+    ],
+)
 def test_logistic_regression_training_matches_torch(opts: dict[str, float]) -> None:
     x, y = _data()
     w0 = np.array([[0.3, -0.2]], dtype=np.float32)
@@ -67,8 +70,9 @@ def test_logistic_regression_training_matches_torch(opts: dict[str, float]) -> N
             opt.step()
             opt.zero_grad()
             losses.append(loss.item())
-        trajectories.append((losses, net[0].weight.detach().numpy().copy(),
-                             net[0].bias.detach().numpy().copy()))
+        trajectories.append(
+            (losses, net[0].weight.detach().numpy().copy(), net[0].bias.detach().numpy().copy())
+        )
     (l_ref, w_ref, b_ref), (l_t, w_t, b_t) = trajectories
     np.testing.assert_allclose(l_ref, l_t, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(w_ref, w_t, rtol=1e-4, atol=1e-6)
@@ -92,9 +96,12 @@ def test_losses_and_gradients_match_torch(loss_name: str) -> None:
         results.append((loss.item(), x.grad.numpy().copy()))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-5)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)
-    assert T.nn.BCELoss()(T.sigmoid(T.tensor(logits, requires_grad=True)),
-                          T.tensor(np.full((6, 3), 0.5, np.float32))).grad_fn.name() == \
-        "BinaryCrossEntropyBackward0"
+    assert (
+        T.nn.BCELoss()(
+            T.sigmoid(T.tensor(logits, requires_grad=True)), T.tensor(np.full((6, 3), 0.5, np.float32))
+        ).grad_fn.name()
+        == "BinaryCrossEntropyBackward0"
+    )
 
 
 def test_zero_grad_sets_none_by_default() -> None:

@@ -195,8 +195,7 @@ FloatTensor = Tensor
 
 
 __version__ = "0.1.0"
-__all__ = ["engine", "autograd", "derivatives", "factories", "functional", "nn", "ops",
-           "optim"]
+__all__ = ["engine", "autograd", "derivatives", "factories", "functional", "nn", "ops", "optim"]
 
 
 def is_tensor(obj: object) -> bool:

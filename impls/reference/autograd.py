@@ -49,6 +49,7 @@ FREED_MESSAGE = (
 
 # -- the swappable behaviours ------------------------------------------------
 
+
 def accumulate_grad(variable: Tensor, new: Tensor, owned: bool, create_graph: bool) -> None:
     """Add ``new`` into ``variable.grad`` (leaf gradients accumulate across backwards).
 
@@ -118,7 +119,7 @@ def unpack_saved(node: Node, create_graph: bool) -> tuple[Any, ...]:
         res._rg = True
         res.grad_fn = node
         res._vc = alias._vc
-        saved = saved[:pos] + (res,) + saved[pos + 1:]
+        saved = saved[:pos] + (res,) + saved[pos + 1 :]
     params = node.params
     return saved + params if params else saved
 
@@ -132,7 +133,9 @@ def make_root_grad(output: Tensor, gradient: Any, index: int) -> Tensor:
                 f"(output {index} has shape {list(output.shape)}); pass gradient= "
                 "(grad_tensors= / grad_outputs=) with the output's shape to weight its elements."
             )
-        return _wrap(np.ones(output._data.shape, dtype=output._data.dtype))
+        ones = np.empty(output._data.shape, dtype=output._data.dtype)
+        ones.fill(1)  # cheaper than np.ones, whose Python wrapper costs more than this
+        return _wrap(ones)
     if not isinstance(gradient, Tensor):
         gradient = _wrap(np.asarray(gradient, dtype=output._data.dtype))
     if gradient.shape != output.shape:
@@ -145,8 +148,8 @@ def make_root_grad(output: Tensor, gradient: Any, index: int) -> Tensor:
 
 # -- the backward pass --------------------------------------------------------
 
-def apply_node(node: Node, grad: Tensor, create_graph: bool,
-               needed: set[Node] | None) -> list[Tensor | None]:
+
+def apply_node(node: Node, grad: Tensor, create_graph: bool, needed: set[Node] | None) -> list[Tensor | None]:
     """Run the node's derivative rule: one gradient per input (None where not needed)."""
     values = unpack_saved(node, create_graph)
     rule = node.rule
@@ -190,9 +193,14 @@ def _needed_nodes(roots: list[Node], targets: set[Node]) -> set[Node]:
     return needed
 
 
-def run_backward(roots: Sequence[Node], grads: Sequence[Tensor], keep_graph: bool,
-                 create_graph: bool, targets: dict[Node, int] | None = None,
-                 accumulate: bool = True) -> list[Tensor | None]:
+def run_backward(
+    roots: Sequence[Node],
+    grads: Sequence[Tensor],
+    keep_graph: bool,
+    create_graph: bool,
+    targets: dict[Node, int] | None = None,
+    accumulate: bool = True,
+) -> list[Tensor | None]:
     """Propagate ``grads`` from ``roots`` through the graph.
 
     Nodes run in decreasing order of creation (their ``seq``), as in PyTorch:
@@ -249,22 +257,33 @@ def run_backward(roots: Sequence[Node], grads: Sequence[Tensor], keep_graph: boo
                     acc_fn(t, g, False, create_graph)
             rule = node.rule
             saved = node.saved
-            if saved is None or node.versions is not None or (
-                    create_graph and rule.result_pos >= 0):
+            if saved is None or node.versions is not None or (create_graph and rule.result_pos >= 0):
                 values = unpack(node, create_graph)
             else:
                 params = node.params
                 values = saved + params if params else saved
+            # Formulas of entries marked ``arrays`` run on the raw arrays when
+            # nothing is recorded: the same arithmetic without tensor wrappers.
+            raw = rule.arrays and not create_graph
+            if raw:
+                gx = g._data
+                if saved:
+                    values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
+            else:
+                gx = g
             for nxt, call, shape in zip(node.next, rule.callers, node.shapes, strict=False):
                 if nxt is None or (needed is not None and nxt not in needed):
                     continue
-                gi = call(g, values)
+                gi = call(gx, values)
                 if gi is None:
                     continue
+                if gi is gx:
+                    gi = g
+                    shared.add(id(g))
+                elif raw:
+                    gi = _wrap(gi)
                 if gi._data.shape != shape:
                     gi = sum_to_shape(gi, shape)
-                if gi is g:
-                    shared.add(id(g))
                 if type(nxt) is AccumulateGrad:
                     bufs = leaf_bufs
                 else:
@@ -288,8 +307,7 @@ def run_backward(roots: Sequence[Node], grads: Sequence[Tensor], keep_graph: boo
                 captured[k] = g
                 if not accumulate:
                     continue
-            acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None,
-                   create_graph)
+            acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None, create_graph)
     finally:
         GRAD_MODE.enabled = prev_mode
     return captured
@@ -304,11 +322,13 @@ def _as_tuple(x: Any) -> tuple[Any, ...]:
 
 
 def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Tensor]]:
+    if grads is None and len(outputs) == 1 and outputs[0]._rg:  # loss.backward()
+        out = outputs[0]
+        root_grad = make_root_grad(out, None, 0)
+        return [gradient_edge(out)], [root_grad]
     grads_t = _as_tuple(grads) if grads is not None else (None,) * len(outputs)
     if len(grads_t) != len(outputs):
-        raise RuntimeError(
-            f"grad_tensors has {len(grads_t)} elements but there are {len(outputs)} outputs"
-        )
+        raise RuntimeError(f"grad_tensors has {len(grads_t)} elements but there are {len(outputs)} outputs")
     nodes: list[Node] = []
     root_grads: list[Tensor] = []
     for i, (out, g) in enumerate(zip(outputs, grads_t, strict=True)):
@@ -322,9 +342,14 @@ def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Te
     return nodes, root_grads
 
 
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False, grad_variables: Any = None,
-             inputs: Any = None) -> None:
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves."""
     outputs = _as_tuple(tensors)
     if grad_tensors is None:
@@ -346,10 +371,17 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     run_backward(nodes, root_grads, keep, create_graph, targets, accumulate=True)
 
 
-def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
-         is_grads_batched: bool = False, materialize_grads: bool = False
-         ) -> tuple[Tensor | None, ...]:
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched."""
     outs = _as_tuple(outputs)
     ins = _as_tuple(inputs)

@@ -305,9 +305,7 @@ class Tensor:
     def item(self) -> Any:
         """The single value as a Python number."""
         if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
 
     def tolist(self) -> Any:
@@ -318,8 +316,7 @@ class Tensor:
         """The array itself (shared, like torch), refused while grad is required."""
         if self._rg:
             raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
         return np.asarray(self._data)
 
@@ -363,6 +360,7 @@ def _rebuild(arr: np.ndarray, requires_grad: bool) -> Tensor:
 
 # -- graph nodes (here, not in autograd.py, so every module can import them) --
 
+
 class Node:
     """A recorded op: what backward needs to send gradients to the op's inputs.
 
@@ -373,8 +371,7 @@ class Node:
     summed back to each.
     """
 
-    __slots__ = ("next", "saved", "versions", "params", "shapes", "rule", "retained", "seq",
-                 "__weakref__")
+    __slots__ = ("next", "saved", "versions", "params", "shapes", "rule", "retained", "seq", "__weakref__")
 
     def name(self) -> str:
         """PyTorch's node name, e.g. ``MulBackward0``."""
@@ -467,20 +464,25 @@ def format_tensor(t: Tensor) -> str:
     if kind == "f":
         finite = arr[np.isfinite(arr)]
         if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+
             def fmt(x: Any) -> str:
                 return f"{x:.0f}." if np.isfinite(x) else str(x)
-        elif finite.size and (np.abs(finite).max() >= 1e8 or (
-                np.abs(finite[finite != 0]).min(initial=1.0) < 1e-4)):
+        elif finite.size and (
+            np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1.0) < 1e-4)
+        ):
+
             def fmt(x: Any) -> str:
                 return f"{x:.4e}"
         else:
+
             def fmt(x: Any) -> str:
                 return f"{x:.4f}"
-        body = np.array2string(arr, separator=", ", formatter={"float_kind": fmt},
-                               threshold=1000, prefix="tensor(")
+
+        body = np.array2string(
+            arr, separator=", ", formatter={"float_kind": fmt}, threshold=1000, prefix="tensor("
+        )
     elif kind == "b":
-        body = np.array2string(arr, separator=", ", formatter={"bool": lambda b: str(b)},
-                               prefix="tensor(")
+        body = np.array2string(arr, separator=", ", formatter={"bool": lambda b: str(b)}, prefix="tensor(")
     else:
         body = np.array2string(arr, separator=", ", prefix="tensor(")
     extras = []

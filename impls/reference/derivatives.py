@@ -20,6 +20,13 @@ broadcast, so formulas never deal with broadcasting.
 
 A mutant engine changes one rule by replacing one entry, e.g. inside
 ``with patched("mul", self=lambda grad, other: grad):`` (see :func:`patched`).
+
+Speed: entries marked ``arrays=True`` are written only with what numpy arrays
+and tensors share (operators, ``@``, ``.reshape``, comparisons), so when the
+backward pass records nothing (``create_graph=False``) the engine applies them
+to the raw arrays and skips the tensor wrappers of each intermediate step. The
+formulas are the same either way; a patched or replaced entry is not marked and
+always gets tensors.
 """
 
 from __future__ import annotations
@@ -44,11 +51,20 @@ class Derivative:
     formulas' keyword order. An input without a formula is not differentiable
     (its gradient is never computed). ``variadic`` entries (cat, stack) have one
     formula, called for each of a list of inputs with its position as ``i``.
+    ``arrays`` says the formulas also work on numpy arrays (see the module notes).
     """
 
-    def __init__(self, node: str, /, inputs: tuple[str, ...] | None = None,
-                 variadic: bool = False, **formulas: Formula) -> None:
+    def __init__(
+        self,
+        node: str,
+        /,
+        inputs: tuple[str, ...] | None = None,
+        variadic: bool = False,
+        arrays: bool = False,
+        **formulas: Formula,
+    ) -> None:
         self.node = node
+        self.arrays = arrays
         self.node_cls = node_class(node)
         self.inputs = tuple(formulas) if inputs is None else inputs
         self.formulas = formulas
@@ -69,8 +85,7 @@ class Derivative:
             self.callers: Any = _VariadicCallers(f, layout)
         else:
             self.callers = tuple(
-                _caller(formulas[name], layout) if name in formulas else None
-                for name in self.inputs
+                _caller(formulas[name], layout) if name in formulas else None for name in self.inputs
             )
 
     def __repr__(self) -> str:
@@ -112,6 +127,7 @@ class _VariadicCallers:
 
 # -- helpers the formulas share ------------------------------------------------------
 
+
 def sum_to_shape(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum a broadcast gradient back to an input's shape (the reverse of broadcasting)."""
     gshape = grad._data.shape
@@ -122,13 +138,13 @@ def sum_to_shape(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
         lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1
     )
     if not GRAD_MODE.enabled:
-        return _wrap(np.sum(grad._data, axis=dims).reshape(shape))
+        out = np.add.reduce(grad._data, axis=dims)  # np.sum without its Python wrapper
+        return _wrap(out if out.shape == shape else out.reshape(shape))
     out = ops.sum(grad, dims, keepdim=True) if dims else grad
     return ops.reshape(out, shape) if out._data.shape != shape else out
 
 
-def expand_reduced(grad: Tensor, self_shape: tuple[int, ...], dim: tuple[int, ...],
-                   keepdim: bool) -> Tensor:
+def expand_reduced(grad: Tensor, self_shape: tuple[int, ...], dim: tuple[int, ...], keepdim: bool) -> Tensor:
     """Spread a reduction's gradient back over the reduced dimensions."""
     if not keepdim:
         kept = tuple(1 if d in dim else s for d, s in enumerate(self_shape))
@@ -144,8 +160,7 @@ def _count(self_shape: tuple[int, ...], dim: tuple[int, ...] | None = None) -> i
     return n
 
 
-def _onehot(self_shape: tuple[int, ...], dim: int, indices: np.ndarray, keepdim: bool,
-            dtype: Any) -> Tensor:
+def _onehot(self_shape: tuple[int, ...], dim: int, indices: np.ndarray, keepdim: bool, dtype: Any) -> Tensor:
     """A constant mask with 1 where a max/min along ``dim`` was taken."""
     idx = indices if keepdim else np.expand_dims(indices, dim)
     pos = np.arange(self_shape[dim]).reshape((-1,) + (1,) * (len(self_shape) - dim - 1))
@@ -158,8 +173,9 @@ def _extreme_backward(grad: Tensor, self: Tensor, result: Tensor) -> Tensor:
     return ops.where(mask, grad / mask._data.sum(), 0.0)
 
 
-def _extreme_dim_backward(grad: Tensor, self_shape: tuple[int, ...], dim: int,
-                          keepdim: bool, indices: np.ndarray) -> Tensor:
+def _extreme_dim_backward(
+    grad: Tensor, self_shape: tuple[int, ...], dim: int, keepdim: bool, indices: np.ndarray
+) -> Tensor:
     g = grad if keepdim else ops.unsqueeze(grad, dim)
     return g * _onehot(self_shape, dim, indices, keepdim, grad._data.dtype)
 
@@ -174,14 +190,13 @@ def _matmul_other(grad: Tensor, self: Tensor) -> Tensor:
 
 def _linear_weight(grad: Tensor, input: Tensor) -> Tensor:
     g, x = grad, input
-    if g._data.ndim != 2:
-        g = ops.reshape(g, -1, g._data.shape[-1])
-        x = ops.reshape(x, -1, x._data.shape[-1])
-    return ops.matmul(ops.t(g), x)
+    if g.ndim != 2:
+        g = g.reshape(-1, g.shape[-1])
+        x = x.reshape(-1, x.shape[-1])
+    return g.T @ x
 
 
-def _bce_self(grad: Tensor, self: Tensor, target: Tensor, weight: Tensor | None,
-              reduction: str) -> Tensor:
+def _bce_self(grad: Tensor, self: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
     eps = 1e-12
     if not GRAD_MODE.enabled:
         # Same formula in numpy: the loss sits on every training step's hot path.
@@ -208,11 +223,10 @@ def _bce_target(grad: Tensor, self: Tensor, weight: Tensor | None, reduction: st
 
 def _mse(grad: Tensor, self: Tensor, target: Tensor, reduction: str) -> Tensor:
     g = 2 * grad * (self - target)
-    return g / self._data.size if reduction == "mean" else g
+    return g / _count(self.shape) if reduction == "mean" else g
 
 
-def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarray,
-              reduction: str) -> Tensor:
+def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarray, reduction: str) -> Tensor:
     x = self._data
     n, c = (x.shape[0], x.shape[1]) if x.ndim > 1 else (1, x.shape[0])
     coef = np.zeros((n, c), dtype=x.dtype)
@@ -224,8 +238,7 @@ def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarra
     return grad * _wrap(coef.reshape(x.shape))
 
 
-def _pow_tensor_exponent(grad: Tensor, self: Tensor, exponent: Tensor, result: Tensor
-                         ) -> Tensor:
+def _pow_tensor_exponent(grad: Tensor, self: Tensor, exponent: Tensor, result: Tensor) -> Tensor:
     # d(x^y)/dy = x^y log x, taken as 0 where x == 0 and y >= 0 (torch's convention).
     mask = ops.logical_and(ops.eq(self, 0), ops.ge(exponent, 0))
     return ops.where(mask, 0.0, grad * result * ops.log(self))
@@ -235,87 +248,113 @@ def _pow_tensor_exponent(grad: Tensor, self: Tensor, exponent: Tensor, result: T
 
 DERIVATIVES: dict[str, Derivative] = {
     # arithmetic
-    "add": Derivative("AddBackward0",
-                      self=lambda grad: grad,
-                      other=lambda grad: grad),
-    "sub": Derivative("SubBackward0",
-                      self=lambda grad: grad,
-                      other=lambda grad: -grad),
-    "rsub": Derivative("RsubBackward1", inputs=("self", "other"),
-                       self=lambda grad: -grad),
-    "mul": Derivative("MulBackward0",
-                      self=lambda grad, other: grad * other,
-                      other=lambda grad, self: grad * self),
-    "div": Derivative("DivBackward0",
-                      self=lambda grad, other: grad / other,
-                      other=lambda grad, self, other: -grad * self / (other * other)),
-    "rdiv": Derivative("DivBackward0", inputs=("self", "other"),
-                       self=lambda grad, self, other: -grad * other / (self * self)),
-    "neg": Derivative("NegBackward0", self=lambda grad: -grad),
-    "pow": Derivative("PowBackward0",
-                      self=lambda grad, self, exponent: grad * (
-                          exponent * ops.pow(self, exponent - 1)) if exponent != 0
-                      else grad * 0),
-    "pow_tensor": Derivative("PowBackward1",
-                             self=lambda grad, self, exponent: grad * (
-                                 exponent * ops.pow(self, exponent - 1)),
-                             exponent=_pow_tensor_exponent),
-    "rpow": Derivative("PowBackward2", inputs=("exponent",),
-                       exponent=lambda grad, result, base: grad * result * float(np.log(base))),
-    "maximum": Derivative("MaximumBackward0",
-                          self=lambda grad, self, other: ops.where(
-                              ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other),
-                                                                       grad, 0.0)),
-                          other=lambda grad, self, other: ops.where(
-                              ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other),
-                                                                       grad, 0.0))),
-    "minimum": Derivative("MinimumBackward0",
-                          self=lambda grad, self, other: ops.where(
-                              ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other),
-                                                                       grad, 0.0)),
-                          other=lambda grad, self, other: ops.where(
-                              ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other),
-                                                                       grad, 0.0))),
+    "add": Derivative("AddBackward0", arrays=True, self=lambda grad: grad, other=lambda grad: grad),
+    "sub": Derivative("SubBackward0", arrays=True, self=lambda grad: grad, other=lambda grad: -grad),
+    "rsub": Derivative("RsubBackward1", inputs=("self", "other"), arrays=True, self=lambda grad: -grad),
+    "mul": Derivative(
+        "MulBackward0",
+        arrays=True,
+        self=lambda grad, other: grad * other,
+        other=lambda grad, self: grad * self,
+    ),
+    "div": Derivative(
+        "DivBackward0",
+        arrays=True,
+        self=lambda grad, other: grad / other,
+        other=lambda grad, self, other: -grad * self / (other * other),
+    ),
+    "rdiv": Derivative(
+        "DivBackward0",
+        inputs=("self", "other"),
+        arrays=True,
+        self=lambda grad, self, other: -grad * other / (self * self),
+    ),
+    "neg": Derivative("NegBackward0", arrays=True, self=lambda grad: -grad),
+    "pow": Derivative(
+        "PowBackward0",
+        self=lambda grad, self, exponent: (
+            grad * (exponent * ops.pow(self, exponent - 1)) if exponent != 0 else grad * 0
+        ),
+    ),
+    "pow_tensor": Derivative(
+        "PowBackward1",
+        self=lambda grad, self, exponent: grad * (exponent * ops.pow(self, exponent - 1)),
+        exponent=_pow_tensor_exponent,
+    ),
+    "rpow": Derivative(
+        "PowBackward2",
+        inputs=("exponent",),
+        exponent=lambda grad, result, base: grad * result * float(np.log(base)),
+    ),
+    "maximum": Derivative(
+        "MaximumBackward0",
+        self=lambda grad, self, other: ops.where(
+            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), grad, 0.0)
+        ),
+        other=lambda grad, self, other: ops.where(
+            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), grad, 0.0)
+        ),
+    ),
+    "minimum": Derivative(
+        "MinimumBackward0",
+        self=lambda grad, self, other: ops.where(
+            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), grad, 0.0)
+        ),
+        other=lambda grad, self, other: ops.where(
+            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), grad, 0.0)
+        ),
+    ),
     # elementwise functions
-    "exp": Derivative("ExpBackward0", self=lambda grad, result: grad * result),
-    "log": Derivative("LogBackward0", self=lambda grad, self: grad / self),
-    "log1p": Derivative("Log1PBackward0", self=lambda grad, self: grad / (self + 1)),
-    "sqrt": Derivative("SqrtBackward0", self=lambda grad, result: grad / (2 * result)),
+    "exp": Derivative("ExpBackward0", arrays=True, self=lambda grad, result: grad * result),
+    "log": Derivative("LogBackward0", arrays=True, self=lambda grad, self: grad / self),
+    "log1p": Derivative("Log1PBackward0", arrays=True, self=lambda grad, self: grad / (self + 1)),
+    "sqrt": Derivative("SqrtBackward0", arrays=True, self=lambda grad, result: grad / (2 * result)),
     "abs": Derivative("AbsBackward0", self=lambda grad, self: grad * ops.sign(self)),
     "sign": Derivative("SignBackward0", self=lambda grad: grad * 0),
-    "reciprocal": Derivative("ReciprocalBackward0",
-                             self=lambda grad, result: -grad * result * result),
-    "square": Derivative("PowBackward0", self=lambda grad, self: grad * (2 * self)),
-    "sigmoid": Derivative("SigmoidBackward0",
-                          self=lambda grad, result: grad * (result * (1 - result))),
-    "tanh": Derivative("TanhBackward0",
-                       self=lambda grad, result: grad * (1 - result * result)),
-    "relu": Derivative("ReluBackward0",
-                       self=lambda grad, result: grad * ops.gt(result, 0)),
+    "reciprocal": Derivative(
+        "ReciprocalBackward0", arrays=True, self=lambda grad, result: -grad * result * result
+    ),
+    "square": Derivative("PowBackward0", arrays=True, self=lambda grad, self: grad * (2 * self)),
+    "sigmoid": Derivative(
+        "SigmoidBackward0", arrays=True, self=lambda grad, result: grad * (result * (1 - result))
+    ),
+    "tanh": Derivative("TanhBackward0", arrays=True, self=lambda grad, result: grad * (1 - result * result)),
+    "relu": Derivative("ReluBackward0", arrays=True, self=lambda grad, result: grad * (result > 0)),
     "sin": Derivative("SinBackward0", self=lambda grad, self: grad * ops.cos(self)),
     "cos": Derivative("CosBackward0", self=lambda grad, self: -grad * ops.sin(self)),
-    "clone": Derivative("CloneBackward0", self=lambda grad: grad),
+    "clone": Derivative("CloneBackward0", arrays=True, self=lambda grad: grad),
     "to": Derivative("ToCopyBackward0", self=lambda grad, self_dtype: ops.to(grad, self_dtype)),
-    "clamp": Derivative("ClampBackward1",
-                        self=lambda grad, self, min, max: ops.where(
-                            ops.logical_and(ops.ge(self, -np.inf if min is None else min),
-                                            ops.le(self, np.inf if max is None else max)),
-                            grad, 0.0)),
-    "where": Derivative("WhereBackward0", inputs=("condition", "self", "other"),
-                        self=lambda grad, condition: ops.where(condition, grad, 0.0),
-                        other=lambda grad, condition: ops.where(condition, 0.0, grad)),
+    "clamp": Derivative(
+        "ClampBackward1",
+        self=lambda grad, self, min, max: ops.where(
+            ops.logical_and(
+                ops.ge(self, -np.inf if min is None else min), ops.le(self, np.inf if max is None else max)
+            ),
+            grad,
+            0.0,
+        ),
+    ),
+    "where": Derivative(
+        "WhereBackward0",
+        inputs=("condition", "self", "other"),
+        self=lambda grad, condition: ops.where(condition, grad, 0.0),
+        other=lambda grad, condition: ops.where(condition, 0.0, grad),
+    ),
     # reductions
-    "sum": Derivative("SumBackward0",
-                      self=lambda grad, self_shape: ops.expand(grad, self_shape)),
-    "sum_dim": Derivative("SumBackward1",
-                          self=lambda grad, self_shape, dim, keepdim: expand_reduced(
-                              grad, self_shape, dim, keepdim)),
-    "mean": Derivative("MeanBackward0",
-                       self=lambda grad, self_shape: ops.expand(grad, self_shape)
-                       / _count(self_shape)),
-    "mean_dim": Derivative("MeanBackward1",
-                           self=lambda grad, self_shape, dim, keepdim: expand_reduced(
-                               grad, self_shape, dim, keepdim) / _count(self_shape, dim)),
+    "sum": Derivative("SumBackward0", self=lambda grad, self_shape: ops.expand(grad, self_shape)),
+    "sum_dim": Derivative(
+        "SumBackward1",
+        self=lambda grad, self_shape, dim, keepdim: expand_reduced(grad, self_shape, dim, keepdim),
+    ),
+    "mean": Derivative(
+        "MeanBackward0", self=lambda grad, self_shape: ops.expand(grad, self_shape) / _count(self_shape)
+    ),
+    "mean_dim": Derivative(
+        "MeanBackward1",
+        self=lambda grad, self_shape, dim, keepdim: (
+            expand_reduced(grad, self_shape, dim, keepdim) / _count(self_shape, dim)
+        ),
+    ),
     "max": Derivative("MaxBackward1", self=_extreme_backward),
     "min": Derivative("MinBackward1", self=_extreme_backward),
     "max_dim": Derivative("MaxBackward0", self=_extreme_dim_backward),
@@ -323,72 +362,93 @@ DERIVATIVES: dict[str, Derivative] = {
     # linear algebra
     "mm": Derivative("MmBackward0", self=_matmul_self, other=_matmul_other),
     "matmul": Derivative("MatmulBackward0", self=_matmul_self, other=_matmul_other),
-    "dot": Derivative("DotBackward0",
-                      self=lambda grad, other: grad * other,
-                      other=lambda grad, self: grad * self),
-    "mv": Derivative("MvBackward0",
-                     self=lambda grad, other: ops.unsqueeze(grad, -1) * other,
-                     other=lambda grad, self: ops.matmul(ops.t(self), grad)),
-    "vm": Derivative("MmBackward0",
-                     self=lambda grad, other: ops.matmul(other, grad),
-                     other=lambda grad, self: ops.unsqueeze(self, -1) * grad),
-    "linear": Derivative("AddmmBackward0",
-                         input=lambda grad, weight: ops.matmul(grad, weight),
-                         weight=_linear_weight,
-                         bias=lambda grad: grad),
+    "dot": Derivative(
+        "DotBackward0",
+        arrays=True,
+        self=lambda grad, other: grad * other,
+        other=lambda grad, self: grad * self,
+    ),
+    "mv": Derivative(
+        "MvBackward0",
+        self=lambda grad, other: ops.unsqueeze(grad, -1) * other,
+        other=lambda grad, self: ops.matmul(ops.t(self), grad),
+    ),
+    "vm": Derivative(
+        "MmBackward0",
+        self=lambda grad, other: ops.matmul(other, grad),
+        other=lambda grad, self: ops.unsqueeze(self, -1) * grad,
+    ),
+    "linear": Derivative(
+        "AddmmBackward0",
+        arrays=True,
+        input=lambda grad, weight: grad @ weight,
+        weight=_linear_weight,
+        bias=lambda grad: grad,
+    ),
     # shape
-    "reshape": Derivative("ViewBackward0",
-                          self=lambda grad, self_shape: ops.reshape(grad, self_shape)),
-    "transpose": Derivative("TransposeBackward0",
-                            self=lambda grad, dim0, dim1: ops.transpose(grad, dim0, dim1)),
+    "reshape": Derivative(
+        "ViewBackward0", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
+    ),
+    "transpose": Derivative(
+        "TransposeBackward0", self=lambda grad, dim0, dim1: ops.transpose(grad, dim0, dim1)
+    ),
     "t": Derivative("TBackward0", self=lambda grad: ops.t(grad)),
-    "permute": Derivative("PermuteBackward0",
-                          self=lambda grad, dims: ops.permute(grad, tuple(np.argsort(dims)))),
-    "squeeze": Derivative("SqueezeBackward0",
-                          self=lambda grad, self_shape: ops.reshape(grad, self_shape)),
-    "squeeze_dim": Derivative("SqueezeBackward1",
-                              self=lambda grad, self_shape: ops.reshape(grad, self_shape)),
-    "unsqueeze": Derivative("UnsqueezeBackward0",
-                            self=lambda grad, dim: ops.squeeze(grad, dim)),
-    "expand": Derivative("ExpandBackward0",
-                         self=lambda grad, self_shape: sum_to_shape(grad, self_shape)),
-    "cat": Derivative("CatBackward0", variadic=True,
-                      tensors=lambda grad, i, dim, sizes: ops.narrow(
-                          grad, dim, int(np.sum(sizes[:i], dtype=np.int64)), sizes[i])),
-    "stack": Derivative("StackBackward0", variadic=True,
-                        tensors=lambda grad, i, dim: ops.select(grad, dim, i)),
+    "permute": Derivative(
+        "PermuteBackward0", self=lambda grad, dims: ops.permute(grad, tuple(np.argsort(dims)))
+    ),
+    "squeeze": Derivative(
+        "SqueezeBackward0", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
+    ),
+    "squeeze_dim": Derivative(
+        "SqueezeBackward1", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
+    ),
+    "unsqueeze": Derivative("UnsqueezeBackward0", self=lambda grad, dim: ops.squeeze(grad, dim)),
+    "expand": Derivative("ExpandBackward0", self=lambda grad, self_shape: sum_to_shape(grad, self_shape)),
+    "cat": Derivative(
+        "CatBackward0",
+        variadic=True,
+        tensors=lambda grad, i, dim, sizes: ops.narrow(
+            grad, dim, int(np.sum(sizes[:i], dtype=np.int64)), sizes[i]
+        ),
+    ),
+    "stack": Derivative(
+        "StackBackward0", variadic=True, tensors=lambda grad, i, dim: ops.select(grad, dim, i)
+    ),
     # indexing
-    "select": Derivative("SelectBackward0",
-                         self=lambda grad, self_shape, key: ops.index_backward(
-                             grad, self_shape, key)),
-    "slice": Derivative("SliceBackward0",
-                        self=lambda grad, self_shape, key: ops.index_backward(
-                            grad, self_shape, key)),
-    "index": Derivative("IndexBackward0",
-                        self=lambda grad, self_shape, key: ops.index_backward(
-                            grad, self_shape, key)),
-    "index_backward": Derivative("IndexBackwardBackward0",
-                                 input=lambda grad, key: ops.getitem(grad, key)),
-    "index_put": Derivative("IndexPutBackward0",
-                            self=lambda grad, key: _index_put_self(grad, key),
-                            values=lambda grad, key: ops.getitem(grad, key)),
-    "copy": Derivative("CopyBackwards",
-                       self=lambda grad: grad * 0,
-                       src=lambda grad: grad),
+    "select": Derivative(
+        "SelectBackward0", self=lambda grad, self_shape, key: ops.index_backward(grad, self_shape, key)
+    ),
+    "slice": Derivative(
+        "SliceBackward0", self=lambda grad, self_shape, key: ops.index_backward(grad, self_shape, key)
+    ),
+    "index": Derivative(
+        "IndexBackward0", self=lambda grad, self_shape, key: ops.index_backward(grad, self_shape, key)
+    ),
+    "index_backward": Derivative("IndexBackwardBackward0", input=lambda grad, key: ops.getitem(grad, key)),
+    "index_put": Derivative(
+        "IndexPutBackward0",
+        self=lambda grad, key: _index_put_self(grad, key),
+        values=lambda grad, key: ops.getitem(grad, key),
+    ),
+    "copy": Derivative("CopyBackwards", self=lambda grad: grad * 0, src=lambda grad: grad),
     # softmax family and losses
-    "softmax": Derivative("SoftmaxBackward0",
-                          self=lambda grad, result, dim: result * (
-                              grad - ops.sum(grad * result, dim, keepdim=True))),
-    "log_softmax": Derivative("LogSoftmaxBackward0",
-                              self=lambda grad, result, dim: grad - ops.exp(result) * ops.sum(
-                                  grad, dim, keepdim=True)),
-    "binary_cross_entropy": Derivative("BinaryCrossEntropyBackward0",
-                                       inputs=("self", "target", "weight"),
-                                       self=_bce_self, target=_bce_target),
-    "mse_loss": Derivative("MseLossBackward0",
-                           self=_mse,
-                           target=lambda grad, self, target, reduction: -_mse(
-                               grad, self, target, reduction)),
+    "softmax": Derivative(
+        "SoftmaxBackward0",
+        self=lambda grad, result, dim: result * (grad - ops.sum(grad * result, dim, keepdim=True)),
+    ),
+    "log_softmax": Derivative(
+        "LogSoftmaxBackward0",
+        self=lambda grad, result, dim: grad - ops.exp(result) * ops.sum(grad, dim, keepdim=True),
+    ),
+    "binary_cross_entropy": Derivative(
+        "BinaryCrossEntropyBackward0", inputs=("self", "target", "weight"), self=_bce_self, target=_bce_target
+    ),
+    "mse_loss": Derivative(
+        "MseLossBackward0",
+        arrays=True,
+        self=_mse,
+        target=lambda grad, self, target, reduction: -_mse(grad, self, target, reduction),
+    ),
     "nll_loss": Derivative("NllLossBackward0", self=_nll_self),
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 from .core import Tensor, _wrap, to_np_dtype
 
 _F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 _rng = np.random.default_rng()
 
 
@@ -49,7 +50,10 @@ def seed() -> int:
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = _wrap(arr)
     if requires_grad:
-        t.requires_grad = True
+        if arr.dtype.kind == "f":
+            t._rg = True  # the setter's checks, without the property call
+        else:
+            t.requires_grad = True  # raises for integer dtypes, with torch's message
     return t
 
 
@@ -63,14 +67,16 @@ def _dt(dtype: Any) -> Any:
     return _F32 if dtype is None else to_np_dtype(dtype)
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-           ) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf from data: Python floats give float32, Python ints int64 (as in torch)."""
     if isinstance(data, Tensor):
         data = data._data
-    arr = np.array(data, dtype=to_np_dtype(dtype))
-    if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-        arr = arr.astype(_F32)
+    if dtype is None:
+        arr = np.array(data)
+        if arr.dtype == _F64 and not isinstance(data, np.ndarray):
+            arr = arr.astype(_F32)
+    else:
+        arr = np.array(data, dtype=to_np_dtype(dtype))
     return _finish(arr, requires_grad)
 
 
@@ -88,26 +94,24 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return _wrap(arr)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-          ) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of the given size (float32 unless dtype says)."""
     return _finish(np.zeros(_size(size), dtype=_dt(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-         ) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of the given size (float32 unless dtype says)."""
     return _finish(np.ones(_size(size), dtype=_dt(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-          ) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised (here: zero) tensor."""
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``fill_value`` everywhere; the dtype follows the value when not given."""
     if dtype is None:
         dt = _F32 if isinstance(fill_value, builtins.float) else np.asarray(fill_value).dtype
@@ -117,8 +121,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
 
 
 def _like(fn: Any, name: str) -> Any:
-    def like(input: Tensor, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+    def like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
         dt = input._data.dtype if dtype is None else to_np_dtype(dtype)
         return _finish(fn(input._data.shape, dt), requires_grad)
 
@@ -134,15 +137,20 @@ rand_like = _like(lambda s, d: _rng.random(s).astype(d), "rand_like")
 randn_like = _like(lambda s, d: _rng.standard_normal(s).astype(d), "randn_like")
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False
-              ) -> Tensor:
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """fill_value with input's shape and dtype."""
     dt = input._data.dtype if dtype is None else to_np_dtype(dtype)
     return _finish(np.full(input._data.shape, fill_value, dtype=dt), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """[start, end) in steps: int64 for integer arguments, else float32 (as in torch)."""
     if end is None:
         start, end = 0, start
@@ -154,8 +162,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _finish(np.arange(start, end, step).astype(dt), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end."""
     return _finish(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
@@ -165,14 +172,12 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
-         ) -> Tensor:
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """U[0, 1) samples."""
     return _finish(_rng.random(_size(size)).astype(_dt(dtype)), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
-          ) -> Tensor:
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Standard normal samples."""
     return _finish(_rng.standard_normal(_size(size)).astype(_dt(dtype)), requires_grad)
 
@@ -190,8 +195,15 @@ def randperm(n: int, dtype: Any = None) -> Tensor:
     return _wrap(_rng.permutation(n).astype(np.int64 if dtype is None else to_np_dtype(dtype)))
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
-           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Normal samples; mean and std may be tensors (their broadcast shape is used)."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std

@@ -27,16 +27,28 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return ops.relu(input)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average: Any = None, reduce: Any = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross entropy of probabilities ``input`` against ``target``."""
     return ops.binary_cross_entropy(input, target, weight, reduction)
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """log_softmax then nll_loss over class indices (class probabilities also accepted)."""
     logp = ops.log_softmax(input, 1 if input.dim() > 1 else 0)
     if isinstance(target, Tensor) and target.dtype.is_floating_point:

@@ -30,8 +30,11 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         t = object.__new__(cls)
-        arr = np.zeros(0, np.float32) if data is None else (
-            data._data if isinstance(data, Tensor) else np.asarray(data))
+        arr = (
+            np.zeros(0, np.float32)
+            if data is None
+            else (data._data if isinstance(data, Tensor) else np.asarray(data))
+        )
         t._data = arr
         t._rg = False
         t.grad_fn = None
@@ -58,9 +61,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         if params is None and isinstance(value, (Parameter, Module)):
-            raise AttributeError(
-                "cannot assign parameters or modules before Module.__init__() call"
-            )
+            raise AttributeError("cannot assign parameters or modules before Module.__init__() call")
         if params is not None:
             params.pop(name, None)
             self._modules.pop(name, None)
@@ -82,8 +83,7 @@ class Module:
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
-    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
-                        ) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a non-parameter tensor that belongs to the module's state."""
         self._buffers[name] = tensor
         object.__setattr__(self, name, tensor)
@@ -99,12 +99,10 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True
-                         ) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(name, parameter) pairs, sub-modules' included, each parameter once."""
         seen: set[int] = set()
-        for mod_prefix, mod in (self.named_modules(prefix=prefix) if recurse
-                                else [(prefix, self)]):
+        for mod_prefix, mod in self.named_modules(prefix=prefix) if recurse else [(prefix, self)]:
             for name, p in mod._parameters.items():
                 if p is None or id(p) in seen:
                     continue
@@ -116,8 +114,7 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_modules(self, memo: set[int] | None = None, prefix: str = ""
-                      ) -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """(name, module) pairs for this module and every descendant."""
         memo = set() if memo is None else memo
         if id(self) in memo:
@@ -184,8 +181,7 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise RuntimeError(f"Error(s) in loading state_dict: missing {missing}, "
-                               f"unexpected {unexpected}")
+            raise RuntimeError(f"Error(s) in loading state_dict: missing {missing}, unexpected {unexpected}")
         for k, v in state.items():
             if k in own:
                 own[k]._data[...] = v._data if isinstance(v, Tensor) else v
@@ -208,16 +204,16 @@ class Module:
 class Linear(Module):
     """y = x W^T + b, with torch's default initialisation U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
         bound = 1 / math.sqrt(in_features) if in_features > 0 else 0
         dt = np.float32 if dtype is None else getattr(dtype, "np", dtype)
         rng = factories.generator()
-        self.weight = Parameter(_wrap(
-            rng.uniform(-bound, bound, (out_features, in_features)).astype(dt)))
+        self.weight = Parameter(_wrap(rng.uniform(-bound, bound, (out_features, in_features)).astype(dt)))
         if bias:
             self.bias = Parameter(_wrap(rng.uniform(-bound, bound, (out_features,)).astype(dt)))
         else:
@@ -227,8 +223,9 @@ class Linear(Module):
         return functional.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Sigmoid(Module):
@@ -322,8 +319,7 @@ class Sequential(Module):
 
 
 class _Loss(Module):
-    def __init__(self, size_average: Any = None, reduce: Any = None,
-                 reduction: str = "mean") -> None:
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = reduction
 
@@ -331,14 +327,18 @@ class _Loss(Module):
 class BCELoss(_Loss):
     """Binary cross entropy on probabilities (mean over elements by default)."""
 
-    def __init__(self, weight: Tensor | None = None, size_average: Any = None,
-                 reduce: Any = None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
         self.weight = weight
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return functional.binary_cross_entropy(input, target, self.weight,
-                                               reduction=self.reduction)
+        return functional.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
@@ -351,17 +351,23 @@ class MSELoss(_Loss):
 class CrossEntropyLoss(_Loss):
     """log_softmax + nll_loss over class indices (mean by default)."""
 
-    def __init__(self, weight: Tensor | None = None, size_average: Any = None,
-                 ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(reduction=reduction)
         self.weight = weight
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return functional.cross_entropy(input, target, self.weight,
-                                        ignore_index=self.ignore_index,
-                                        reduction=self.reduction)
+        return functional.cross_entropy(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class NLLLoss(_Loss):

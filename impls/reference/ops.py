@@ -25,6 +25,7 @@ from . import autograd as _autograd
 from . import derivatives as _derivatives
 from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, to_np_dtype
 
+_new = object.__new__
 _next_seq = itertools.count().__next__  # creation order: backward runs newest first
 _SCALARS = (builtins.int, builtins.float, builtins.bool, np.floating, np.integer, np.bool_)
 _F32 = np.dtype(np.float32)
@@ -33,8 +34,8 @@ _F64 = np.dtype(np.float64)
 
 # -- recording ----------------------------------------------------------------
 
-def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | None = None
-           ) -> Tensor:
+
+def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | None = None) -> Tensor:
     """Wrap ``out`` as the result of op ``name`` applied to ``inputs``, with its node."""
     rule = _derivatives.DERIVATIVES[name]
     node = rule.node_cls()
@@ -61,10 +62,19 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
         node.next = ((a.grad_fn or accumulator(a)),)
         node.shapes = (a._data.shape,)
     else:
-        node.next = tuple([(t.grad_fn or accumulator(t)) if isinstance(t, Tensor) and t._rg
-                           else None for t in inputs])
-        node.shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
-    res = _wrap(out)
+        edges: list[Any] = []
+        shapes: list[Any] = []
+        for t in inputs:
+            if isinstance(t, Tensor):
+                edges.append((t.grad_fn or accumulator(t)) if t._rg else None)
+                shapes.append(t._data.shape)
+            else:
+                edges.append(None)
+                shapes.append(None)
+        node.next = tuple(edges)
+        node.shapes = tuple(shapes)
+    res = _new(Tensor)  # _wrap, inlined: this runs once per recorded op
+    res._data = out
     res._rg = True
     res.grad_fn = node
     src = rule.save_src
@@ -124,7 +134,11 @@ def _binary(name: str, fn: Any) -> Any:
             out = fn(x, other._data)
             if (input._rg or other._rg) and GRAD_MODE.enabled:
                 return record(name, out, (input, other))
-            return _wrap(out)
+            res = _new(Tensor)  # _wrap, inlined: the backward pass runs this path
+            res._data = out
+            res._rg = False
+            res.grad_fn = None
+            return res
         if not isinstance(other, _SCALARS):
             return op(input, _const(other, x))
         out = fn(x, other)
@@ -244,6 +258,7 @@ clone = _unary("clone", np.copy, "A copy of input that stays in the graph.")
 
 # -- comparisons: results never require grad -----------------------------------
 
+
 def _compare(fn: Any, name: str) -> Any:
     def op(input: Any, other: Any) -> Tensor:
         x = input._data if isinstance(input, Tensor) else input
@@ -275,18 +290,20 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return builtins.bool(input.shape == other.shape and np.array_equal(input._data, other._data))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
     """numpy's allclose on the two tensors."""
-    return builtins.bool(np.allclose(input._data, _const(other)._data, rtol=rtol, atol=atol,
-                                     equal_nan=equal_nan))
+    return builtins.bool(
+        np.allclose(input._data, _const(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    )
 
 
-def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
     """Elementwise closeness, outside the graph."""
-    return _wrap(np.isclose(input._data, _const(other)._data, rtol=rtol, atol=atol,
-                            equal_nan=equal_nan))
+    return _wrap(np.isclose(input._data, _const(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isnan(input: Tensor) -> Tensor:
@@ -301,14 +318,20 @@ def isfinite(input: Tensor) -> Tensor:
 
 # -- reductions -------------------------------------------------------------------
 
+
 def _dims(dim: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(dim, (builtins.int, np.integer)):
         dim = (dim,)
     return tuple(sorted(d % ndim if ndim else 0 for d in dim))
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None  # noqa: A001
-        ) -> Tensor:
+def sum(
+    input: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,  # noqa: A001
+) -> Tensor:
     """Sum of all elements, or along ``dim`` (an int or a tuple)."""
     x = input._data
     npd = to_np_dtype(dtype)
@@ -320,13 +343,11 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     dims = _dims(dim, x.ndim)
     out = np.sum(x, axis=dims, keepdims=keepdim, dtype=npd)
     if input._rg and GRAD_MODE.enabled:
-        return record("sum_dim", out, (input,),
-                      {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
+        return record("sum_dim", out, (input,), {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
     return _wrap(out)
 
 
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
-         ) -> Tensor:
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Mean of all elements, or along ``dim``."""
     x = input._data
     if x.dtype.kind != "f" and dtype is None:
@@ -345,8 +366,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     dims = _dims(dim, x.ndim)
     out = np.mean(x, axis=dims, keepdims=keepdim, dtype=npd)
     if input._rg and GRAD_MODE.enabled:
-        return record("mean_dim", out, (input,),
-                      {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
+        return record("mean_dim", out, (input,), {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
     return _wrap(out)
 
 
@@ -358,8 +378,7 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, which: str) -> Any:
     red, arg = (np.max, np.argmax) if which == "max" else (np.min, np.argmin)
     if dim is None:
         if x.size == 0:
-            raise RuntimeError(f"{which}(): Expected reduction dim to be specified for "
-                               "input.numel() == 0.")
+            raise RuntimeError(f"{which}(): Expected reduction dim to be specified for input.numel() == 0.")
         out = red(x)
         if input._rg and GRAD_MODE.enabled:
             return record(which, out, (input,))
@@ -374,8 +393,12 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, which: str) -> Any:
         idx = np.squeeze(idx, d)
     indices = _wrap(idx.astype(np.int64))
     if input._rg and GRAD_MODE.enabled:
-        values = record(which + "_dim", out, (input,),
-                        {"self_shape": x.shape, "dim": d, "keepdim": keepdim, "indices": idx})
+        values = record(
+            which + "_dim",
+            out,
+            (input,),
+            {"self_shape": x.shape, "dim": d, "keepdim": keepdim, "indices": idx},
+        )
     else:
         values = _wrap(out)
     return _MinMax(values, indices)
@@ -408,6 +431,7 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 
 # -- linear algebra ---------------------------------------------------------------------
+
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with numpy's (and torch's) broadcasting rules."""
@@ -454,7 +478,8 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias in one node (torch's AddmmBackward0), without copies."""
     x, w = input._data, weight._data
-    out = np.matmul(x, w.T)
+    # ndarray.dot is matmul for matrices, with less call overhead (it matters at 200x2).
+    out = x.dot(w.T) if x.ndim == 2 and w.ndim == 2 else np.matmul(x, w.T)
     if bias is not None:
         out += bias._data
     if (input._rg or weight._rg or (bias is not None and bias._rg)) and GRAD_MODE.enabled:
@@ -463,6 +488,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 # -- shape ops (results are views: they share the version counter) -------------------
+
 
 def _as_view(out: Tensor, base: Tensor) -> Tensor:
     """Make ``out`` share ``base``'s version counter, as views do in torch."""
@@ -503,9 +529,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(input, 1)
     s, e = start_dim % len(shape), end_dim % len(shape)
     n = 1
-    for d in shape[s:e + 1]:
+    for d in shape[s : e + 1]:
         n *= d
-    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+    return reshape(input, shape[:s] + (n,) + shape[e + 1 :])
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -548,7 +574,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Drop dimensions of size 1 (all, or the given one if it has size 1)."""
     x = input._data
     if dim is None:
-        out = np.squeeze(x)
+        out = x.squeeze()
         name = "squeeze"
     else:
         dims = _dims(dim, x.ndim)
@@ -627,6 +653,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 # -- indexing -------------------------------------------------------------------------
 
+
 def _norm_key(key: Any) -> Any:
     if isinstance(key, Tensor):
         return np.asarray(key._data)
@@ -639,8 +666,7 @@ def _norm_key(key: Any) -> Any:
 
 def _is_basic(key: Any) -> bool:
     parts = key if isinstance(key, tuple) else (key,)
-    return all(k is None or k is Ellipsis or isinstance(k, (builtins.int, np.integer, slice))
-               for k in parts)
+    return all(k is None or k is Ellipsis or isinstance(k, (builtins.int, np.integer, slice)) for k in parts)
 
 
 def getitem(input: Tensor, key: Any) -> Tensor:
@@ -690,6 +716,7 @@ def index_backward(grad: Tensor, self_shape: tuple[int, ...], key: Any) -> Tenso
 
 # -- selection and clamping -----------------------------------------------------------
 
+
 def where(condition: Any, input: Any = None, other: Any = None) -> Tensor:
     """input where condition holds, else other (scalars allowed)."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -699,8 +726,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Tensor:
     xo = other._data if isinstance(other, Tensor) else other
     out = np.where(cond, xi, xo)
     if out.dtype == _F64 and not (
-            (isinstance(input, Tensor) and input._data.dtype == _F64)
-            or (isinstance(other, Tensor) and other._data.dtype == _F64)):
+        (isinstance(input, Tensor) and input._data.dtype == _F64)
+        or (isinstance(other, Tensor) and other._data.dtype == _F64)
+    ):
         out = out.astype(_F32)
     rg = (isinstance(input, Tensor) and input._rg) or (isinstance(other, Tensor) and other._rg)
     if rg and GRAD_MODE.enabled:
@@ -735,6 +763,7 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 # -- softmax family and losses (primitives, one node each, as in torch) ----------------
 
+
 def softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     x = input._data
@@ -761,17 +790,19 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(loss: np.ndarray, reduction: str, dtype: Any) -> Any:
     if reduction == "mean":
-        # sum / n rather than np.mean, whose Python wrapper costs more than the sum here.
-        return np.asarray(loss.sum(dtype=dtype) / loss.size, dtype=dtype)
+        # sum / n rather than np.mean, whose Python wrapper costs more than the sum here
+        # (np.add.reduce is the sum without the wrapper that .sum() also goes through).
+        return np.asarray(np.add.reduce(loss, axis=None, dtype=dtype) / loss.size, dtype=dtype)
     if reduction == "sum":
-        return np.asarray(loss.sum(dtype=dtype), dtype=dtype)
+        return np.asarray(np.add.reduce(loss, axis=None, dtype=dtype), dtype=dtype)
     if reduction == "none":
         return loss
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """-(y log x + (1 - y) log(1 - x)), logs clamped at -100 as in torch."""
     x = input._data
     y = _const(target)._data
@@ -795,8 +826,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     out = _reduce(logx, reduction, x.dtype)
     tgt = target if isinstance(target, Tensor) else _wrap(y)
     if (input._rg or tgt._rg) and GRAD_MODE.enabled:
-        return record("binary_cross_entropy", out, (input, tgt, weight),
-                      {"reduction": reduction})
+        return record("binary_cross_entropy", out, (input, tgt, weight), {"reduction": reduction})
     return _wrap(out)
 
 
@@ -810,8 +840,13 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _wrap(out)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-             reduction: str = "mean", ignore_index: int = -100) -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int = -100,
+) -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities (N, C) or (C,)."""
     x = input._data
     idx = np.asarray(_const(target)._data).astype(np.int64)
@@ -829,12 +864,12 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     else:
         out = picked if x.ndim > 1 else picked[0]
     if input._rg and GRAD_MODE.enabled:
-        return record("nll_loss", out, (input,),
-                      {"target": safe, "weights": wi, "reduction": reduction})
+        return record("nll_loss", out, (input,), {"target": safe, "weights": wi, "reduction": reduction})
     return _wrap(out)
 
 
 # -- dtype conversion ---------------------------------------------------------------------
+
 
 def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """Convert dtype (devices other than cpu are refused); same dtype returns self."""
@@ -890,6 +925,7 @@ def contiguous(input: Tensor) -> Tensor:
 
 
 # -- in-place ops ------------------------------------------------------------------------
+
 
 def check_inplace(t: Tensor) -> None:
     """Refuse in-place ops on a leaf that requires grad (allowed under no_grad)."""
@@ -977,8 +1013,9 @@ def pow_(self: Tensor, exponent: Any) -> Tensor:
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """In-place clamp."""
-    return _inplace(self, None, lambda a, _: clamp(a, min, max),
-                    lambda d, _o, out, casting: np.clip(d, min, max, out=out))
+    return _inplace(
+        self, None, lambda a, _: clamp(a, min, max), lambda d, _o, out, casting: np.clip(d, min, max, out=out)
+    )
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
@@ -1011,8 +1048,9 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         old = _wrap(np.array(self._data))
         old._rg = self._rg
         old.grad_fn = self.grad_fn
-        res = record("copy", np.broadcast_to(src._data, self._data.shape).astype(
-            self._data.dtype), (old, src))
+        res = record(
+            "copy", np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype), (old, src)
+        )
         _writable(self)[...] = res._data
         self.grad_fn = res.grad_fn
         self._rg = True
@@ -1064,8 +1102,14 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 # -- installing the ops as Tensor methods ---------------------------------------------------
 
-def _method_backward(self: Tensor, gradient: Any = None, retain_graph: Any = None,
-                     create_graph: bool = False, inputs: Any = None) -> None:
+
+def _method_backward(
+    self: Tensor,
+    gradient: Any = None,
+    retain_graph: Any = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
     _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
 
@@ -1104,8 +1148,7 @@ def _itruediv(self: Tensor, other: Any) -> Tensor:
     return div_(self, other)
 
 
-def _sum_method(self: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
-                ) -> Tensor:
+def _sum_method(self: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     return sum(self, dim, keepdim, dtype=dtype)
 
 
@@ -1138,35 +1181,122 @@ def _mT(self: Tensor) -> Tensor:  # noqa: N802 - torch's attribute name
 
 
 _METHODS: dict[str, Any] = {
-    "__add__": _add, "__radd__": _reflected(_add), "__sub__": _sub, "__rsub__": _rsub,
-    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
-    "__rtruediv__": _rtruediv, "__pow__": pow, "__rpow__": _rpow, "__neg__": neg,
-    "__pos__": lambda self: self, "__abs__": abs, "__matmul__": matmul,
-    "__rmatmul__": _rmatmul, "__getitem__": getitem, "__setitem__": setitem,
-    "__eq__": eq, "__ne__": ne, "__ge__": ge, "__gt__": gt, "__le__": le, "__lt__": lt,
-    "__iadd__": _iadd, "__isub__": _isub, "__imul__": _imul, "__itruediv__": _itruediv,
-    "__and__": logical_and, "__or__": logical_or, "__invert__": logical_not,
-    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg,
-    "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "sigmoid": sigmoid, "tanh": tanh,
-    "relu": relu, "sin": sin, "cos": cos, "sign": sign, "reciprocal": reciprocal,
-    "square": square, "log1p": log1p, "clone": clone, "maximum": maximum,
-    "minimum": minimum, "multiply": mul, "subtract": sub, "divide": div,
-    "eq": eq, "ne": ne, "ge": ge, "gt": gt, "le": le, "lt": lt, "equal": equal,
-    "allclose": allclose, "isclose": isclose, "isnan": isnan,
-    "sum": _sum_method, "mean": mean, "max": max, "min": min, "argmax": argmax,
-    "argmin": argmin, "matmul": matmul, "mm": matmul, "dot": dot, "outer": outer,
-    "reshape": _reshape_method, "view": _reshape_method, "flatten": flatten,
-    "transpose": transpose, "t": t, "permute": _permute_method, "squeeze": squeeze,
-    "unsqueeze": unsqueeze, "expand": _expand_method, "expand_as": expand_as,
-    "narrow": narrow, "select": select, "clamp": clamp, "clip": clamp,
-    "clamp_min": clamp_min, "clamp_max": clamp_max, "softmax": softmax,
-    "log_softmax": log_softmax, "to": to, "type_as": type_as, "detach": detach,
-    "detach_": detach_, "contiguous": contiguous,
-    "float": _cast(np.float32), "double": _cast(np.float64), "half": _cast(np.float16),
-    "long": _cast(np.int64), "int": _cast(np.int32), "bool": _cast(np.bool_),
-    "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
-    "clamp_": clamp_, "fill_": fill_, "zero_": zero_, "copy_": copy_,
-    "uniform_": uniform_, "normal_": normal_, "backward": _method_backward,
+    "__add__": _add,
+    "__radd__": _reflected(_add),
+    "__sub__": _sub,
+    "__rsub__": _rsub,
+    "__mul__": mul,
+    "__rmul__": _reflected(mul),
+    "__truediv__": div,
+    "__rtruediv__": _rtruediv,
+    "__pow__": pow,
+    "__rpow__": _rpow,
+    "__neg__": neg,
+    "__pos__": lambda self: self,
+    "__abs__": abs,
+    "__matmul__": matmul,
+    "__rmatmul__": _rmatmul,
+    "__getitem__": getitem,
+    "__setitem__": setitem,
+    "__eq__": eq,
+    "__ne__": ne,
+    "__ge__": ge,
+    "__gt__": gt,
+    "__le__": le,
+    "__lt__": lt,
+    "__iadd__": _iadd,
+    "__isub__": _isub,
+    "__imul__": _imul,
+    "__itruediv__": _itruediv,
+    "__and__": logical_and,
+    "__or__": logical_or,
+    "__invert__": logical_not,
+    "add": add,
+    "sub": sub,
+    "mul": mul,
+    "div": div,
+    "pow": pow,
+    "neg": neg,
+    "exp": exp,
+    "log": log,
+    "sqrt": sqrt,
+    "abs": abs,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "sin": sin,
+    "cos": cos,
+    "sign": sign,
+    "reciprocal": reciprocal,
+    "square": square,
+    "log1p": log1p,
+    "clone": clone,
+    "maximum": maximum,
+    "minimum": minimum,
+    "multiply": mul,
+    "subtract": sub,
+    "divide": div,
+    "eq": eq,
+    "ne": ne,
+    "ge": ge,
+    "gt": gt,
+    "le": le,
+    "lt": lt,
+    "equal": equal,
+    "allclose": allclose,
+    "isclose": isclose,
+    "isnan": isnan,
+    "sum": _sum_method,
+    "mean": mean,
+    "max": max,
+    "min": min,
+    "argmax": argmax,
+    "argmin": argmin,
+    "matmul": matmul,
+    "mm": matmul,
+    "dot": dot,
+    "outer": outer,
+    "reshape": _reshape_method,
+    "view": _reshape_method,
+    "flatten": flatten,
+    "transpose": transpose,
+    "t": t,
+    "permute": _permute_method,
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+    "expand": _expand_method,
+    "expand_as": expand_as,
+    "narrow": narrow,
+    "select": select,
+    "clamp": clamp,
+    "clip": clamp,
+    "clamp_min": clamp_min,
+    "clamp_max": clamp_max,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "to": to,
+    "type_as": type_as,
+    "detach": detach,
+    "detach_": detach_,
+    "contiguous": contiguous,
+    "float": _cast(np.float32),
+    "double": _cast(np.float64),
+    "half": _cast(np.float16),
+    "long": _cast(np.int64),
+    "int": _cast(np.int32),
+    "bool": _cast(np.bool_),
+    "add_": add_,
+    "sub_": sub_,
+    "mul_": mul_,
+    "div_": div_,
+    "pow_": pow_,
+    "clamp_": clamp_,
+    "fill_": fill_,
+    "zero_": zero_,
+    "copy_": copy_,
+    "uniform_": uniform_,
+    "normal_": normal_,
+    "backward": _method_backward,
 }
 
 for _name, _fn in _METHODS.items():

@@ -52,9 +52,17 @@ class Optimizer:
         return {"state": self.state, "param_groups": self.param_groups}
 
 
-def sgd_update(param: Tensor, grad: np.ndarray, state: dict[str, Any], lr: float,
-               momentum: float, dampening: float, weight_decay: float, nesterov: bool,
-               maximize: bool) -> None:
+def sgd_update(
+    param: Tensor,
+    grad: np.ndarray,
+    state: dict[str, Any],
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> None:
     """One parameter's SGD step, torch's algorithm, in place on the parameter's array.
 
     d = grad (+ weight_decay * p); with momentum, buf = d on the first step, else
@@ -83,10 +91,20 @@ def sgd_update(param: Tensor, grad: np.ndarray, state: dict[str, Any], lr: float
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, nesterov, weight decay."""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
-                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False,
-                 *, maximize: bool = False, foreach: Any = None,
-                 differentiable: bool = False, fused: Any = None) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: Any = None,
+        differentiable: bool = False,
+        fused: Any = None,
+    ) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -95,9 +113,17 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov,
-                                  "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+            },
+        )
 
     def step(self, closure: Any = None) -> Any:
         """Update every parameter that has a gradient."""

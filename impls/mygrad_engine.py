@@ -1,0 +1,377 @@
+"""mygrad as an engine: the torch-compatible subset mapped onto mygrad's NumPy-style API.
+
+mygrad (https://github.com/rsokl/MyGrad) is a teaching autograd engine that
+extends NumPy. Its vocabulary differs from PyTorch's (``constant`` for
+``requires_grad``, ``creator`` for ``grad_fn``, ``no_autodiff`` for ``no_grad``,
+``.grad`` as a NumPy array), so the cases reach it through a thin wrapper that
+renames and never re-implements: every value, gradient and graph decision below
+is mygrad's own. Where mygrad behaves differently from PyTorch the wrapper lets the
+difference through, so the spec sees it and ``impls/expectations/mygrad.toml``
+lists it.
+
+What mygrad lacks altogether is declared missing rather than faked:
+``autograd.grad`` (mygrad has no functional gradient API, so no higher-order
+derivatives either) and ``nn``/``optim`` (no Module, Linear, BCELoss or
+optimisers). The cases that need them report *unsupported*.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from importlib.metadata import version
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from gradspec.conformance.engine import Engine
+
+CAPABILITIES = frozenset({"graph", "retain_grad", "grad_fn", "no_grad", "in-place"})
+"""Everything but autograd.grad, create_graph, nn and optim, which mygrad does not have."""
+
+
+def _mg() -> Any:
+    import mygrad
+
+    return mygrad
+
+
+def _unwrap(value: Any) -> Any:
+    return value._t if isinstance(value, Tensor) else value
+
+
+def _float32_default(data: Any, dtype: Any) -> Any:
+    """PyTorch makes Python floats float32; mygrad, like NumPy, makes them float64."""
+    if dtype is not None:
+        return dtype
+    array = np.asarray(_unwrap(data).data if hasattr(_unwrap(data), "data") else data)
+    return np.float32 if array.dtype.kind == "f" else None
+
+
+class Tensor:
+    """A mygrad tensor seen through PyTorch's names.
+
+    ``_grad_of`` is set on the tensors that ``.grad`` hands out: mygrad stores a
+    gradient as a plain NumPy array, so zeroing it in place must write into that
+    array, as ``w.grad.zero_()`` does in PyTorch.
+    """
+
+    __slots__ = ("_t", "_grad_of")
+
+    def __init__(self, inner: Any, grad_of: Any = None) -> None:
+        self._t = inner
+        self._grad_of = grad_of
+
+    # -- graph flags ----------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return not self._t.constant
+
+    @property
+    def is_leaf(self) -> bool:
+        # mygrad has no is_leaf; a tensor with no creator (operation) is where the graph starts.
+        return self._t.creator is None
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._t.creator
+
+    @property
+    def grad(self) -> Tensor | None:
+        grad = self._t.grad
+        if grad is None:
+            return None
+        return Tensor(_mg().Tensor(grad, constant=True, copy=False), grad_of=grad)
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        # mygrad's public way to drop a gradient is null_grad(); it has no way to set one.
+        if value is not None:
+            raise NotImplementedError("mygrad cannot assign a gradient; only clear it (null_grad)")
+        self._t.null_grad()
+
+    def retain_grad(self) -> None:
+        """A no-op: mygrad keeps the gradient of every tensor in the graph already."""
+
+    def backward(self, gradient: Any = None, retain_graph: Any = None, create_graph: bool = False) -> None:
+        # mygrad has no retain_graph: it always clears the graph after backward.
+        if create_graph:
+            raise NotImplementedError("mygrad computes first-order gradients only")
+        self._t.backward(None if gradient is None else np.asarray(_unwrap(gradient)))
+
+    # -- reading values ---------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._t.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self._t.dtype
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def item(self) -> Any:
+        return self._t.item()
+
+    def tolist(self) -> Any:
+        return self._t.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self._t.data)
+
+    def detach(self) -> Tensor:
+        return Tensor(_mg().Tensor(self._t.data, constant=True, copy=False))
+
+    def float(self) -> Tensor:
+        return Tensor(self._t.astype(np.float32))
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        return Tensor(self._t.squeeze(dim))
+
+    def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(self._t.sum(axis=dim, keepdims=keepdim))
+
+    def mean(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(self._t.mean(axis=dim, keepdims=keepdim))
+
+    def ge(self, other: Any) -> Tensor:
+        return Tensor(_mg().greater_equal(self._t, _unwrap(other)))
+
+    # -- shape and elementwise methods the property-based cases draw -------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return Tensor(self._t.reshape(*shape))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return Tensor(_mg().expand_dims(self._t, dim))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return Tensor(_mg().swapaxes(self._t, dim0, dim1))
+
+    def t(self) -> Tensor:
+        return self.transpose(0, 1)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return Tensor(self._t[index])
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return Tensor(_mg().matmul(self._t, _unwrap(other)))
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
+        return clamp(self, min, max)
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __float__(self) -> float:
+        return float(self._t.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self._t.data, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return repr(self._t)
+
+    # -- in place: mygrad's own in-place machinery (augmented ops and setitem) ----
+    def add_(self, other: Any) -> Tensor:
+        self._t += _unwrap(other)
+        return self
+
+    def zero_(self) -> Tensor:
+        if self._grad_of is not None:
+            self._grad_of[...] = 0  # the NumPy array mygrad stores as the gradient
+        else:
+            self._t[...] = 0
+        return self
+
+    def copy_(self, source: Any) -> Tensor:
+        self._t[...] = _unwrap(source)
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    # -- operators ----------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return Tensor(self._t + _unwrap(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return Tensor(_unwrap(other) + self._t)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return Tensor(self._t - _unwrap(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return Tensor(_unwrap(other) - self._t)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return Tensor(self._t * _unwrap(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return Tensor(_unwrap(other) * self._t)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return Tensor(self._t / _unwrap(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Tensor(_unwrap(other) / self._t)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return Tensor(self._t ** _unwrap(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return Tensor(_unwrap(other) ** self._t)
+
+    def __neg__(self) -> Tensor:
+        return Tensor(-self._t)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(_mg().equal(self._t, _unwrap(other)))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self.ge(other)
+
+    __hash__ = object.__hash__
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    data = _unwrap(data)
+    return Tensor(_mg().tensor(data, dtype=_float32_default(data, dtype), constant=not requires_grad))
+
+
+def _filled(fill: str, shape: tuple[Any, ...], requires_grad: bool, dtype: Any) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    make = getattr(_mg(), fill)
+    return Tensor(make(shape, dtype=dtype or np.float32, constant=not requires_grad))
+
+
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return _filled("ones", shape, requires_grad, dtype)
+
+
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return _filled("zeros", shape, requires_grad, dtype)
+
+
+def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return ones(*t.shape, requires_grad=requires_grad, dtype=t.dtype)
+
+
+def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return zeros(*t.shape, requires_grad=requires_grad, dtype=t.dtype)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    return Tensor(_mg().add(_unwrap(a), _unwrap(b)))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    return Tensor(_mg().subtract(_unwrap(a), _unwrap(b)))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Tensor(_mg().multiply(_unwrap(a), _unwrap(b)))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    return Tensor(_mg().divide(_unwrap(a), _unwrap(b)))
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
+    return Tensor(_mg().power(_unwrap(a), _unwrap(b)))
+
+
+def cat(tensors: Any, dim: int = 0) -> Tensor:
+    return Tensor(_mg().concatenate([_unwrap(t) for t in tensors], axis=dim))
+
+
+def stack(tensors: Any, dim: int = 0) -> Tensor:
+    return Tensor(_mg().stack([_unwrap(t) for t in tensors], axis=dim))
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    return Tensor(_mg().matmul(_unwrap(a), _unwrap(b)))
+
+
+def clamp(a: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
+    return Tensor(_mg().clip(_unwrap(a), min, max))
+
+
+def sum(a: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
+    return Tensor(_mg().sum(_unwrap(a), axis=dim, keepdims=keepdim))
+
+
+def mean(a: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return Tensor(_mg().mean(_unwrap(a), axis=dim, keepdims=keepdim))
+
+
+def _unary(name: str) -> Any:
+    """torch's elementwise function ``name`` as mygrad's (functions and Tensor methods)."""
+
+    def op(a: Any) -> Tensor:
+        mg = _mg()
+        function = getattr(mg.nnet, name) if name in {"sigmoid", "relu"} else getattr(mg, UNARY[name])
+        return Tensor(function(_unwrap(a)))
+
+    op.__name__ = name
+    return op
+
+
+UNARY = {
+    "neg": "negative",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "abs": "abs",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "relu": "relu",
+}
+for _name in UNARY:
+    setattr(Tensor, _name, _unary(_name))
+
+
+def no_grad() -> Any:
+    return _mg().no_autodiff
+
+
+def namespace() -> SimpleNamespace:
+    """The torch-like module the cases call ``T``."""
+    return SimpleNamespace(
+        Tensor=Tensor,
+        tensor=tensor,
+        ones=ones,
+        zeros=zeros,
+        ones_like=ones_like,
+        zeros_like=zeros_like,
+        float32=np.float32,
+        float64=np.float64,
+        add=add,
+        sub=sub,
+        mul=mul,
+        div=div,
+        pow=pow,
+        cat=cat,
+        stack=stack,
+        matmul=matmul,
+        clamp=clamp,
+        sum=sum,
+        mean=mean,
+        no_grad=no_grad,
+        **{name: _unary(name) for name in UNARY},
+    )
+
+
+def engine() -> Engine:
+    """mygrad on the CPU (it computes with NumPy)."""
+    _mg()  # fail at load time, with ImportError, when mygrad is not installed
+    return Engine(
+        name="mygrad",
+        namespace=namespace(),
+        device="cpu",
+        version=version("mygrad"),
+        capabilities=CAPABILITIES,
+        session=nullcontext,
+        description="mygrad (NumPy autograd) through gradspec's name-mapping adapter",
+    )

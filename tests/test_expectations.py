@@ -1,0 +1,160 @@
+"""Expectations files: loading errors name file and line; gating turns outcomes as documented."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gradspec.conformance.expectations import (
+    ExpectationsError,
+    Listed,
+    draft_expectations,
+    load_expectations,
+)
+from gradspec.conformance.outcomes import Outcome, Verdict
+
+KNOWN = {"rules.accumulate", "graph.value", "backward.second-call-message", "backward.non-scalar-message"}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "expect.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def outcome(case: str, verdict: Verdict, engine: str = "mine", message: str = "boom") -> Outcome:
+    return Outcome(case=case, engine=engine, verdict=verdict, message=message)
+
+
+GOOD = """\
+# a comment
+[mine.fail]
+"rules.accumulate" = "replaces .grad instead of adding"
+"backward.*-message" = "raises with its own wording"
+
+[mine.unsupported]
+"graph.value" = "cannot print values"
+"""
+
+
+def test_loads_entries_with_their_lines(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    by_pattern = {e.pattern: e for e in expectations.entries}
+    assert by_pattern["rules.accumulate"].listed is Listed.FAIL
+    assert by_pattern["rules.accumulate"].source.endswith("expect.toml:3")
+    assert by_pattern["graph.value"].source.endswith("expect.toml:7")
+    assert expectations.engines() == {"mine"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('[mine.fail]\n"rules.accumulate" = \n', 2, "not valid TOML"),
+        ('[mine.xfail]\n"rules.accumulate" = "r"\n', 1, "unknown key 'xfail'"),
+        ('[mine.fail]\n"rules.acumulate" = "r"\n', 2, "did you mean 'rules.accumulate'"),
+        ('[mine.fail]\n"nothing.*" = "r"\n', 2, "pattern 'nothing.*' names no case"),
+        ('[mine.fail]\n"rules.accumulate" = "  "\n', 2, "has no reason"),
+        ('[mine.fail]\n"rules.accumulate" = 3\n', 2, "must be a string"),
+        ("[mine.fail]\nrules.accumulate = 'r'\n", 2, "dotted key"),
+        ('[mine.fail]\n"graph.value" = "r"\n[mine.unsupported]\n"graph.value" = "r"\n', 4, "already listed"),
+        ('mine = "r"\n', 1, "must be a table"),
+    ],
+)
+def test_malformed_files_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ExpectationsError) as raised:
+        load_expectations(path, KNOWN)
+    message = str(raised.value)
+    assert message.startswith(f"{path}:{line}"), message
+    assert words in message
+
+
+def test_missing_and_binary_files_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ExpectationsError, match="no such expectations file"):
+        load_expectations(tmp_path / "absent.toml", KNOWN)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ExpectationsError, match=r"binary\.toml: not a text file"):
+        load_expectations(binary, KNOWN)
+
+
+def test_defaults_to_the_installed_spec() -> None:
+    shipped = Path(__file__).parents[1] / "impls" / "expectations" / "mygrad.toml"
+    assert load_expectations(shipped).entries
+
+
+@pytest.mark.parametrize("verdict", [Verdict.FAIL, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT])
+def test_listed_failure_becomes_expected_failure_keeping_message(tmp_path: Path, verdict: Verdict) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    gated = expectations.apply(outcome("rules.accumulate", verdict, message="w.grad: expected 10, got 5"))
+    assert gated.verdict is Verdict.EXPECTED_FAILURE
+    assert gated.message.startswith("w.grad: expected 10, got 5")
+    assert "replaces .grad instead of adding" in gated.message
+    assert gated.observations["expectation"]["was"] == verdict.value
+
+
+def test_listed_case_that_passes_is_an_unexpected_pass(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    assert (
+        expectations.apply(outcome("backward.non-scalar-message", Verdict.PASS)).verdict
+        is Verdict.UNEXPECTED_PASS
+    )
+    assert expectations.apply(outcome("graph.value", Verdict.PASS)).verdict is Verdict.UNEXPECTED_PASS
+
+
+def test_unsupported_entry_covers_errors_but_not_wrong_answers(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    assert expectations.apply(outcome("graph.value", Verdict.ERROR)).verdict is Verdict.UNSUPPORTED
+    wrong = expectations.apply(outcome("graph.value", Verdict.FAIL))
+    assert wrong.verdict is Verdict.FAIL
+    assert "list it under fail" in wrong.message
+
+
+def test_unlisted_cases_and_other_engines_are_untouched(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    for original in (
+        outcome("graph.value", Verdict.FAIL, engine="other"),
+        outcome("rules.other", Verdict.FAIL),
+    ):
+        assert expectations.apply(original) is original
+
+
+def test_exact_entry_wins_over_glob(tmp_path: Path) -> None:
+    text = '[mine.fail]\n"backward.*-message" = "glob"\n"backward.second-call-message" = "exact"\n'
+    expectations = load_expectations(write(tmp_path, text), KNOWN)
+    assert expectations.lookup("mine", "backward.second-call-message").reason == "exact"
+    assert expectations.lookup("mine", "backward.non-scalar-message").reason == "glob"
+
+
+def test_unused_entries_are_reported(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    unused = expectations.unused([outcome("rules.accumulate", Verdict.FAIL)])
+    assert {e.pattern for e in unused} == {"backward.*-message", "graph.value"}
+
+
+def test_draft_lists_non_passing_cases_and_loads_back(tmp_path: Path) -> None:
+    outcomes = [
+        outcome("rules.accumulate", Verdict.FAIL, message='w.grad: expected "10"\nmore'),
+        outcome("graph.value", Verdict.PASS),
+        outcome("backward.second-call-message", Verdict.UNSUPPORTED),
+        outcome("backward.non-scalar-message", Verdict.ERROR, engine="other engine", message="TypeError: x"),
+    ]
+    text = draft_expectations(outcomes)
+    document = tomllib.loads(text)
+    assert document["mine"]["fail"] == {"rules.accumulate": 'w.grad: expected "10"'}
+    assert document["other engine"]["fail"] == {"backward.non-scalar-message": "TypeError: x"}
+    assert "1 case(s) unsupported" in text
+    reloaded = load_expectations(write(tmp_path, text), KNOWN)
+    assert len(reloaded.entries) == 2
+
+
+def test_draft_of_a_gated_run_keeps_the_reasons(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, GOOD), KNOWN)
+    gated = expectations.apply_all(
+        [outcome("rules.accumulate", Verdict.FAIL), outcome("graph.value", Verdict.ERROR)]
+    )
+    document = tomllib.loads(draft_expectations(gated))
+    assert document["mine"]["fail"] == {"rules.accumulate": "replaces .grad instead of adding"}
+    assert document["mine"]["unsupported"] == {"graph.value": "cannot print values"}

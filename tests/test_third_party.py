@@ -1,0 +1,170 @@
+"""The mygrad and tinygrad adapters: they load, pass what the engines do right, and the
+divergences their expectations files document really occur.
+
+Skipped cleanly when the engine is not installed (``pip install gradspec[mygrad]`` /
+``gradspec[tinygrad]``; tinygrad's CPU device also needs clang).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradspec.conformance.expectations import Listed, load_expectations
+from gradspec.spec.claims import all_claims
+from gradspec.spec.expect import ClaimViolation
+
+EXPECTATIONS = Path(__file__).parents[1] / "impls" / "expectations"
+CLAIMS = {c.id: c for c in all_claims()}
+
+
+def run_claim(engine: Any, case: str) -> BaseException | None:
+    """What checking one claim on the engine raised (None when it passed)."""
+    with engine.session():
+        try:
+            CLAIMS[case].check(engine.namespace)
+        except Exception as exc:  # noqa: BLE001 - the test inspects whatever it was
+            return exc
+    return None
+
+
+@pytest.fixture(scope="module")
+def mygrad_engine() -> Any:
+    pytest.importorskip("mygrad")
+    from gradspec.impls.mygrad_engine import engine
+
+    return engine()
+
+
+@pytest.fixture(scope="module")
+def tinygrad_engine() -> Any:
+    pytest.importorskip("tinygrad")
+    from gradspec.impls.tinygrad_engine import engine
+
+    loaded = engine()
+    if loaded.unavailable:
+        pytest.skip(loaded.unavailable)
+    return loaded
+
+
+# -- mygrad -----------------------------------------------------------------------
+
+
+def test_mygrad_declares_what_it_lacks(mygrad_engine: Any) -> None:
+    assert {"autograd.grad", "create_graph", "nn", "optim"}.isdisjoint(mygrad_engine.capabilities)
+    assert mygrad_engine.name == "mygrad"
+
+
+def test_mygrad_example_claims_fail_exactly_as_its_file_lists(mygrad_engine: Any) -> None:
+    """Every example claim mygrad can run either passes or is a listed divergence, and vice versa."""
+    listed = {
+        e.pattern
+        for e in load_expectations(EXPECTATIONS / "mygrad.toml").entries
+        if e.listed is Listed.FAIL and not e.pattern.startswith("prop.")
+    }
+    failing = set()
+    for claim in CLAIMS.values():
+        if claim.kind != "example" or not claim.needs <= mygrad_engine.capabilities:
+            continue
+        raised = run_claim(mygrad_engine, claim.id)
+        if raised is not None:
+            assert isinstance(raised, ClaimViolation), f"{claim.id}: {raised!r}"
+            failing.add(claim.id)
+    assert failing == listed
+
+
+def test_mygrad_replaces_gradients_instead_of_accumulating(mygrad_engine: Any) -> None:
+    T = mygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    x = T.tensor([2.0], requires_grad=True)
+    seen = []
+    for _ in range(3):
+        T.mul(T.add(w, x), T.add(w, 1)).backward()
+        seen.append(w.grad.item())
+    assert seen == [5.0, 5.0, 5.0]
+
+
+def test_mygrad_second_backward_is_silent_and_changes_nothing(mygrad_engine: Any) -> None:
+    T = mygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    y = T.mul(T.add(w, 2.0), T.add(w, 1))
+    y.backward()
+    y.backward()  # PyTorch raises here
+    assert w.grad.tolist() == [5.0]
+    assert y.is_leaf  # the graph is gone: y lost its creator
+
+
+def test_mygrad_keeps_non_leaf_grads_and_allows_in_place_on_leaves(mygrad_engine: Any) -> None:
+    T = mygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    a = T.add(w, 2.0)
+    T.mul(a, 3.0).backward()
+    assert a.grad.tolist() == [3.0]
+    w.add_(1)  # PyTorch raises: a leaf that requires grad
+    assert w.tolist() == [2.0] and not w.is_leaf
+
+
+def test_mygrad_zeroing_grad_writes_into_its_gradient(mygrad_engine: Any) -> None:
+    T = mygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    T.mul(w, 4.0).backward()
+    w.grad.zero_()
+    assert w.grad.tolist() == [0.0]
+
+
+# -- tinygrad ---------------------------------------------------------------------
+
+TINYGRAD_FAST = [
+    "graph.value",
+    "graph.dy-dw",
+    "graph.leaf-grads-only",
+    "backward.retain-graph",
+    "backward.second-call-raises",
+    "backward.non-scalar-needs-gradient",
+    "grad.second-derivative",
+    "rules.accumulate",
+    "rules.requires-grad-needs-an-input",
+    "inplace.leaf-raises",
+]
+
+
+def test_tinygrad_fast_claims_match_its_file(tinygrad_engine: Any) -> None:
+    expectations = load_expectations(EXPECTATIONS / "tinygrad.toml")
+    for case in TINYGRAD_FAST:
+        raised = run_claim(tinygrad_engine, case)
+        entry = expectations.lookup("tinygrad", case)
+        if entry is None:
+            assert raised is None, f"{case} is not listed but raised {raised!r}"
+        else:
+            assert isinstance(raised, ClaimViolation), (
+                f"{case} is listed ({entry.reason}) but gave {raised!r}"
+            )
+
+
+def test_tinygrad_keeps_grad_on_non_leaves_and_never_frees_the_graph(tinygrad_engine: Any) -> None:
+    T = tinygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    a = T.add(w, 2.0)
+    y = T.mul(a, 3.0)
+    y.backward()
+    y.backward()  # PyTorch raises: the graph was freed
+    assert a.grad.tolist() == [6.0]
+    assert w.grad.tolist() == [6.0]
+
+
+def test_tinygrad_differentiates_every_float_tensor(tinygrad_engine: Any) -> None:
+    T = tinygrad_engine.namespace
+    c = T.tensor([2.0])  # requires_grad=False in PyTorch's terms
+    w = T.tensor([1.0], requires_grad=True)
+    assert c.requires_grad
+    T.mul(c, w).backward()
+    assert c.grad.tolist() == [1.0]
+
+
+def test_tinygrad_lets_in_place_ops_on_leaves_through(tinygrad_engine: Any) -> None:
+    T = tinygrad_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    w.add_(1)
+    assert w.tolist() == [2.0]
