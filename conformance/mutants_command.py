@@ -52,17 +52,15 @@ def run_zoo(
     names: list[str] | None, profile: str, results: Path, *, first_catch: bool = False, quiet: bool = True
 ) -> list[Catch]:
     """Run the suite on the chosen mutants (all by default); return what caught each."""
-    from hypothesis import settings
 
     from gradspec.impls.mutants.zoo import zoo
-    from gradspec.spec.profiles import without_shrinking
+    from gradspec.spec.profiles import using_profile, without_shrinking
 
     mutants = zoo()
     chosen = names or list(mutants)
     unknown = sorted(set(chosen) - set(mutants))
     if unknown:
         raise KeyError(f"no mutant {', '.join(unknown)}; the zoo has {', '.join(mutants)}")
-    settings.load_profile(without_shrinking(profile))
     base = [
         str(SPEC_DIR),
         "-c",
@@ -84,7 +82,8 @@ def run_zoo(
             argv += ["--gradspec-engine", mutants[n].spec]
         if first_catch:
             argv.append("-x")
-        pytest.main(argv)
+        with using_profile(without_shrinking(profile)):
+            pytest.main(argv)
         by_engine = {mutants[n].engine_name: catches[n] for n in batch}
         for outcome in read_results(path).outcomes:
             catch = by_engine.get(outcome.engine)

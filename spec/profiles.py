@@ -14,6 +14,8 @@ nowhere else, so "how hard does the suite search" is one decision.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -54,3 +56,18 @@ def load_profile_from_env() -> str:
 # works for `gradspec run`; hypothesis's own --hypothesis-profile, applied later
 # in pytest_configure, still wins.
 load_profile_from_env()
+
+
+@contextmanager
+def using_profile(name: str) -> Iterator[None]:
+    """Load profile ``name`` for the block, then restore whichever profile was loaded before.
+
+    Tests and ``gradspec mutants`` switch profiles inside one process; restoring a
+    fixed name instead would silently change the search of every later run there.
+    """
+    previous = settings.get_current_profile_name()
+    settings.load_profile(name)
+    try:
+        yield
+    finally:
+        settings.load_profile(previous)

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
+from hypothesis import settings
 
 from gradspec.spec.claims import Level, claim, observe
 from gradspec.spec.expect import ClaimViolation, values
@@ -47,6 +48,12 @@ def property_claim(
     def register(test: Callable[..., None]) -> Callable[[Any], None]:
         @functools.wraps(test)
         def check(T: Any) -> None:
+            # @given fixes a test's settings to the profile loaded when the module was
+            # imported; gradspec chooses the profile later (HYPOTHESIS_PROFILE,
+            # --hypothesis-profile, `gradspec mutants --profile`), so every call runs
+            # under the profile loaded now. Without this, derandomize and
+            # max_examples would depend on import order.
+            test._hypothesis_internal_use_settings = settings.default  # type: ignore[attr-defined]
             count = [0]
             with counting(count):
                 try:

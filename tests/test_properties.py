@@ -8,19 +8,11 @@ from __future__ import annotations
 import pytest
 
 from gradspec.spec.claims import all_claims
+from gradspec.spec.profiles import using_profile
 
 pytest.importorskip("torch")
 
 PROPERTIES = [c for c in all_claims() if c.kind == "property"]
-
-# PyTorch 2.13 (CPU) bug these properties find: after stack([x0, x1]).sum().backward(retain_graph=True)
-# x0.grad and x1.grad share one storage element (AccumulateGrad keeps the expanded gradient), so a
-# second backward adds twice into it and both gradients read 3 instead of 2.
-TORCH_STACK_ALIASING = {
-    "prop.second-backward-raises-when-saved",
-    "prop.second-backward-raises-exactly-when-saved",
-}
-
 
 def test_every_issue_property_is_a_claim() -> None:
     ids = {c.id for c in PROPERTIES}
@@ -43,11 +35,7 @@ def test_every_issue_property_is_a_claim() -> None:
 
 @pytest.mark.parametrize("engine_name", ["torch-cpu", "reference"])
 @pytest.mark.parametrize("prop", PROPERTIES, ids=lambda c: c.id)
-def test_property_passes(engine_name: str, prop, request) -> None:  # noqa: ANN001
-    if engine_name == "torch-cpu" and prop.id in TORCH_STACK_ALIASING:
-        request.applymarker(
-            pytest.mark.xfail(reason="PyTorch's aliased leaf gradients after stack", strict=False)
-        )
+def test_property_passes(engine_name: str, prop) -> None:  # noqa: ANN001
     from hypothesis import settings
 
     from gradspec.conformance.loader import load_engine
@@ -56,31 +44,20 @@ def test_property_passes(engine_name: str, prop, request) -> None:  # noqa: ANN0
     settings.register_profile(
         "gradspec-tests", settings.get_profile("dev"), max_examples=10, derandomize=True
     )
-    settings.load_profile("gradspec-tests")
-    try:
-        with engine.session():
-            prop.check(engine.namespace)
-    finally:
-        settings.load_profile("dev")
+    with using_profile("gradspec-tests"), engine.session():
+        prop.check(engine.namespace)
 
 
 def test_failure_carries_a_runnable_counterexample() -> None:
     """A broken engine's failure names the program, and the program runs on torch."""
     from gradspec.impls.mutants.zoo import zoo
     from gradspec.spec.expect import ClaimViolation
-
-    prop = next(c for c in PROPERTIES if c.id == "prop.grad-matches-finite-differences")
-    engine = zoo()["sub-other-sign"].engine()
-    from hypothesis import settings
-
     from gradspec.spec.profiles import without_shrinking
 
-    settings.load_profile(without_shrinking("ci"))
-    try:
-        with engine.session(), pytest.raises(ClaimViolation) as caught:
-            prop.check(engine.namespace)
-    finally:
-        settings.load_profile("dev")
+    prop = next(c for c in PROPERTIES if c.id == "prop.grad-matches-finite-differences")
+    engine = zoo()["exp-derivative-of-input"].engine()
+    with using_profile(without_shrinking("ci")), engine.session(), pytest.raises(ClaimViolation) as caught:
+        prop.check(engine.namespace)
     program = caught.value.counterexample
     assert program.startswith("import torch")
     exec(program, {})  # noqa: S102 - runs on real torch
