@@ -131,3 +131,20 @@ def test_engine_record() -> None:
 
     e = engine()
     assert e.name == "reference" and e.device == "cpu" and e.namespace is T
+
+
+def test_module_to_converts_parameters_like_torch() -> None:
+    """Module.to(float64) converts every parameter in place (it once returned self unchanged)."""
+    import gradspec.impls.reference as R
+
+    model = R.nn.Sequential(R.nn.Linear(2, 3), R.nn.Linear(3, 1))
+    before = [p for p in model.parameters()]
+    assert model.to(R.float64) is model
+    assert [p.dtype for p in model.parameters()] == [R.float64] * 4
+    assert [p for p in model.parameters()] == before  # the same Parameter objects, as in torch
+    out = model(R.tensor([[1.0, 2.0]], dtype=R.float64))
+    assert out.dtype == R.float64
+    model.to("cpu")
+    assert model[0].weight.dtype == R.float64
+    with pytest.raises(RuntimeError, match="no device 'cuda'"):
+        model.to("cuda")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import factories, functional
+from . import factories, functional, ops
 from . import functional as F  # noqa: N812 - torch's alias, kept for readers
 from .core import Tensor, _wrap
 
@@ -188,7 +188,18 @@ class Module:
         return missing, unexpected
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Devices other than cpu are not offered; returns self."""
+        """Convert every floating parameter (and its .grad) in place, as torch's Module.to does.
+
+        Devices other than cpu are refused, as :func:`ops.to` refuses them.
+        """
+        target = ops.target_dtype(*args, **kwargs)
+        if target is None or target.kind != "f":
+            return self
+        for param in self.parameters():
+            if param._data.dtype.kind == "f" and param._data.dtype != target:
+                param._data = param._data.astype(target)
+                if param.grad is not None:
+                    param.grad._data = param.grad._data.astype(target)
         return self
 
     def extra_repr(self) -> str:

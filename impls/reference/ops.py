@@ -871,8 +871,8 @@ def nll_loss(
 # -- dtype conversion ---------------------------------------------------------------------
 
 
-def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """Convert dtype (devices other than cpu are refused); same dtype returns self."""
+def target_dtype(*args: Any, **kwargs: Any) -> Any:
+    """The NumPy dtype a ``.to(...)`` call asks for, or None; devices other than cpu are refused."""
     target = kwargs.get("dtype")
     for a in args:
         if isinstance(a, Tensor):
@@ -885,9 +885,14 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     dev = kwargs.get("device")
     if dev not in (None, "cpu"):
         raise RuntimeError(f"the reference engine has no device {dev!r}")
-    if target is None:
+    return None if target is None else to_np_dtype(target)
+
+
+def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Convert dtype (devices other than cpu are refused); same dtype returns self."""
+    npd = target_dtype(*args, **kwargs)
+    if npd is None:
         return input
-    npd = to_np_dtype(target)
     x = input._data
     if x.dtype == npd:
         return input
