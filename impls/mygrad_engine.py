@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradspec.conformance.engine import Engine
+from gradspec.impls.adapter_support import WrappedTensor, adapter_namespace, shape_arg
 
 CAPABILITIES = frozenset({"graph", "retain_grad", "grad_fn", "no_grad", "in-place"})
 """Everything but autograd.grad, create_graph, nn and optim, which mygrad does not have."""
@@ -36,10 +37,6 @@ def _mg() -> Any:
     return mygrad
 
 
-def _unwrap(value: Any) -> Any:
-    return value._t if isinstance(value, Tensor) else value
-
-
 def _float32_default(data: Any, dtype: Any) -> Any:
     """PyTorch makes Python floats float32; mygrad, like NumPy, makes them float64."""
     if dtype is not None:
@@ -48,7 +45,7 @@ def _float32_default(data: Any, dtype: Any) -> Any:
     return np.float32 if array.dtype.kind == "f" else None
 
 
-class Tensor:
+class Tensor(WrappedTensor):
     """A mygrad tensor seen through PyTorch's names.
 
     ``_grad_of`` is set on the tensors that ``.grad`` hands out: mygrad stores a
@@ -56,7 +53,7 @@ class Tensor:
     array, as ``w.grad.zero_()`` does in PyTorch.
     """
 
-    __slots__ = ("_t", "_grad_of")
+    __slots__ = ("_grad_of",)
 
     def __init__(self, inner: Any, grad_of: Any = None) -> None:
         self._t = inner
@@ -100,20 +97,6 @@ class Tensor:
         self._t.backward(None if gradient is None else np.asarray(_unwrap(gradient)))
 
     # -- reading values ---------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self._t.shape)
-
-    @property
-    def dtype(self) -> Any:
-        return self._t.dtype
-
-    def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
-
-    def item(self) -> Any:
-        return self._t.item()
-
     def tolist(self) -> Any:
         return self._t.data.tolist()
 
@@ -126,9 +109,6 @@ class Tensor:
     def float(self) -> Tensor:
         return Tensor(self._t.astype(np.float32))
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        return Tensor(self._t.squeeze(dim))
-
     def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._t.sum(axis=dim, keepdims=keepdim))
 
@@ -139,20 +119,11 @@ class Tensor:
         return Tensor(_mg().greater_equal(self._t, _unwrap(other)))
 
     # -- shape and elementwise methods the property-based cases draw -------------
-    def reshape(self, *shape: Any) -> Tensor:
-        return Tensor(self._t.reshape(*shape))
-
     def unsqueeze(self, dim: int) -> Tensor:
         return Tensor(_mg().expand_dims(self._t, dim))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return Tensor(_mg().swapaxes(self._t, dim0, dim1))
-
-    def t(self) -> Tensor:
-        return self.transpose(0, 1)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return Tensor(self._t[index])
 
     def __matmul__(self, other: Any) -> Tensor:
         return Tensor(_mg().matmul(self._t, _unwrap(other)))
@@ -163,14 +134,12 @@ class Tensor:
     def __len__(self) -> int:
         return len(self._t)
 
-    def __float__(self) -> float:
-        return float(self._t.item())
-
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self._t.data, dtype=dtype)
 
-    def __repr__(self) -> str:
-        return repr(self._t)
+    @staticmethod
+    def _equal(a: Any, b: Any) -> Any:
+        return _mg().equal(a, b)
 
     # -- in place: mygrad's own in-place machinery (augmented ops and setitem) ----
     def add_(self, other: Any) -> Tensor:
@@ -188,50 +157,8 @@ class Tensor:
         self._t[...] = _unwrap(source)
         return self
 
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
 
-    # -- operators ----------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return Tensor(self._t + _unwrap(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) + self._t)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Tensor(self._t - _unwrap(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) - self._t)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Tensor(self._t * _unwrap(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) * self._t)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Tensor(self._t / _unwrap(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) / self._t)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return Tensor(self._t ** _unwrap(other))
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) ** self._t)
-
-    def __neg__(self) -> Tensor:
-        return Tensor(-self._t)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor(_mg().equal(self._t, _unwrap(other)))
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self.ge(other)
-
-    __hash__ = object.__hash__
+_unwrap = Tensor.unwrap
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -240,10 +167,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 
 def _filled(fill: str, shape: tuple[Any, ...], requires_grad: bool, dtype: Any) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
     make = getattr(_mg(), fill)
-    return Tensor(make(shape, dtype=dtype or np.float32, constant=not requires_grad))
+    return Tensor(make(shape_arg(shape), dtype=dtype or np.float32, constant=not requires_grad))
 
 
 def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -338,26 +263,10 @@ def no_grad() -> Any:
 
 def namespace() -> SimpleNamespace:
     """The torch-like module the cases call ``T``."""
-    return SimpleNamespace(
-        Tensor=Tensor,
-        tensor=tensor,
-        ones=ones,
-        zeros=zeros,
-        ones_like=ones_like,
-        zeros_like=zeros_like,
+    return adapter_namespace(
+        globals(),
         float32=np.float32,
         float64=np.float64,
-        add=add,
-        sub=sub,
-        mul=mul,
-        div=div,
-        pow=pow,
-        cat=cat,
-        stack=stack,
-        matmul=matmul,
-        clamp=clamp,
-        sum=sum,
-        mean=mean,
         no_grad=no_grad,
         **{name: _unary(name) for name in UNARY},
     )

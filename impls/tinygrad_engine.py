@@ -39,6 +39,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from gradspec.conformance.engine import Engine
+from gradspec.impls.adapter_support import WrappedTensor, adapter_namespace, shape_arg
 from gradspec.spec.capabilities import ALL_CAPABILITIES
 
 
@@ -48,14 +49,10 @@ def _tg() -> Any:
     return tinygrad
 
 
-def _unwrap(value: Any) -> Any:
-    return value._t if isinstance(value, Tensor) else value
-
-
-class Tensor:
+class Tensor(WrappedTensor):
     """A tinygrad tensor seen through PyTorch's names; ``_leaf`` records how it was made."""
 
-    __slots__ = ("_t", "_leaf")
+    __slots__ = ("_leaf",)
 
     def __init__(self, inner: Any, leaf: bool = False) -> None:
         self._t = inner
@@ -95,20 +92,6 @@ class Tensor:
         self._t.backward(gradient)
 
     # -- reading values ---------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self._t.shape)
-
-    @property
-    def dtype(self) -> Any:
-        return self._t.dtype
-
-    def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
-
-    def item(self) -> Any:
-        return self._t.item()
-
     def tolist(self) -> Any:
         return self._t.tolist()
 
@@ -121,9 +104,6 @@ class Tensor:
     def float(self) -> Tensor:
         return Tensor(self._t.float())
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        return Tensor(self._t.squeeze(dim))
-
     def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._t.sum(dim, keepdim=keepdim))
 
@@ -134,20 +114,11 @@ class Tensor:
         return Tensor(self._t >= _unwrap(other))
 
     # -- shape and elementwise methods the property-based cases draw -------------
-    def reshape(self, *shape: Any) -> Tensor:
-        return Tensor(self._t.reshape(*shape))
-
     def unsqueeze(self, dim: int) -> Tensor:
         return Tensor(self._t.unsqueeze(dim))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return Tensor(self._t.transpose(dim0, dim1))
-
-    def t(self) -> Tensor:
-        return self.transpose(0, 1)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return Tensor(self._t[index])
 
     def __matmul__(self, other: Any) -> Tensor:
         return Tensor(self._t.matmul(_unwrap(other)))
@@ -157,12 +128,6 @@ class Tensor:
 
     def __len__(self) -> int:
         return self.shape[0]
-
-    def __float__(self) -> float:
-        return float(self._t.item())
-
-    def __repr__(self) -> str:
-        return repr(self._t)
 
     # -- in place: tinygrad's assign ----------------------------------------------
     def add_(self, other: Any) -> Tensor:
@@ -180,50 +145,8 @@ class Tensor:
         self._t.assign(source.reshape(self._t.shape).cast(self._t.dtype))
         return self
 
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
 
-    # -- operators ----------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return Tensor(self._t + _unwrap(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) + self._t)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Tensor(self._t - _unwrap(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) - self._t)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Tensor(self._t * _unwrap(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) * self._t)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Tensor(self._t / _unwrap(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) / self._t)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return Tensor(self._t ** _unwrap(other))
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return Tensor(_unwrap(other) ** self._t)
-
-    def __neg__(self) -> Tensor:
-        return Tensor(-self._t)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor(self._t == _unwrap(other))
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self.ge(other)
-
-    __hash__ = object.__hash__
+_unwrap = Tensor.unwrap
 
 
 def _dtype(dtype: Any) -> Any:
@@ -250,16 +173,12 @@ def _has_float(data: Any) -> bool:
     return isinstance(data, float)
 
 
-def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
 def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(_tg().Tensor.ones(*_shape(shape), dtype=_dtype(dtype)).contiguous(), leaf=True)
+    return Tensor(_tg().Tensor.ones(*shape_arg(shape), dtype=_dtype(dtype)).contiguous(), leaf=True)
 
 
 def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(_tg().Tensor.zeros(*_shape(shape), dtype=_dtype(dtype)).contiguous(), leaf=True)
+    return Tensor(_tg().Tensor.zeros(*shape_arg(shape), dtype=_dtype(dtype)).contiguous(), leaf=True)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
@@ -475,26 +394,10 @@ class SGD:
 def namespace() -> SimpleNamespace:
     """The torch-like module the cases call ``T``."""
     dtypes = _tg().dtypes
-    return SimpleNamespace(
-        Tensor=Tensor,
-        tensor=tensor,
-        ones=ones,
-        zeros=zeros,
-        ones_like=ones_like,
-        zeros_like=zeros_like,
+    return adapter_namespace(
+        globals(),
         float32=dtypes.float32,
         float64=dtypes.float64,
-        add=add,
-        sub=sub,
-        mul=mul,
-        div=div,
-        pow=pow,
-        cat=cat,
-        stack=stack,
-        matmul=matmul,
-        clamp=clamp,
-        sum=sum,
-        mean=mean,
         no_grad=nullcontext,
         **{name: _unary(name) for name in UNARY},
         autograd=SimpleNamespace(grad=_grad, backward=_backward),

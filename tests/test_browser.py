@@ -22,8 +22,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-TESTS = Path(__file__).parent
-BROKEN = "test_reports_engines:broken_engine"
+ROOT = Path(__file__).parent.parent
+BROKEN = "tests.engines_for_tests:broken_engine"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -102,7 +102,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser")
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     gradspec = [sys.executable, "-m", "gradspec.conformance.cli"]
     # Sections enough for a pass, a failure, an error and the training plots, in seconds.

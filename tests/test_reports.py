@@ -1,7 +1,7 @@
 """Reports built from real runs: a correct engine, a broken one, and the reference engine.
 
 The runs are real ``gradspec run`` subprocesses, with the engines of
-``test_reports_engines`` loaded by ``module:attr``; the reports are then built
+``tests.engines_for_tests`` loaded by ``module:attr``; the reports are then built
 with ``gradspec report``, so these tests go through the same path as a user.
 """
 
@@ -27,20 +27,20 @@ from gradspec.spec.claims import all_claims
 jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("torch")
 
-TESTS = Path(__file__).parent
+ROOT = Path(__file__).parent.parent
 GRADSPEC = [sys.executable, "-m", "gradspec.conformance.cli"]
-BROKEN = "test_reports_engines:broken_engine"
+BROKEN = "tests.engines_for_tests:broken_engine"
 BROKEN_NAME = "broken<mul>"
 PROPERTY = "prop.grad-matches-finite-differences"
 """One property-based claim, so the run has a shrunk counterexample program to report."""
-sys.path.insert(0, str(TESTS))
-from test_reports_engines import SCRIPT_MESSAGE  # noqa: E402
+
+from tests.engines_for_tests import SCRIPT_MESSAGE  # noqa: E402 - needs torch, checked above
 
 
 def gradspec(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     return subprocess.run(
         [*GRADSPEC, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
@@ -255,11 +255,11 @@ def test_markdown_summary_has_scores_and_failures(run_dir: Path, document: dict)
 def test_a_run_killed_part_way_still_gives_a_report_of_its_finished_cases(tmp_path: Path) -> None:
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     results = tmp_path / "results.jsonl"
     process = subprocess.Popen(
-        [*GRADSPEC, "run", "--engine", "test_reports_engines:slow_engine", "--report-dir", str(tmp_path)],
+        [*GRADSPEC, "run", "--engine", "tests.engines_for_tests:slow_engine", "--report-dir", str(tmp_path)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
