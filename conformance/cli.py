@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import sys
+import traceback
 
 from gradspec.conformance import exitcodes
 from gradspec.spec.claims import all_claims
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         return exitcodes.OK
     except KeyboardInterrupt:
         return exitcodes.fail("interrupted", exitcodes.NONCONFORMING)
+    except Exception:  # noqa: BLE001 - a bug in gradspec, not in the engine: say so, exit 3
+        traceback.print_exc()
+        return exitcodes.fail("internal error in gradspec (traceback above)", exitcodes.HARNESS)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from gradspec.spec.claims import Claim, all_claims
 
 POLL_SECONDS = 0.05
 NORMAL_EXITS = (0, 1, 5)  # pytest: all passed, some failed, nothing collected
+USAGE_EXIT = 4  # pytest: the command line was wrong (say, a bad argument after --)
 
 
 def describe_exit(returncode: int) -> str:
@@ -148,6 +149,8 @@ def supervise_engine(
                 "it was restarted for the remaining cases",
             )
         if lost is None:
+            if returncode == USAGE_EXIT:
+                raise WorkerUsageError(f"pytest refused the arguments given to the worker for {engine_spec}")
             if returncode not in NORMAL_EXITS:
                 raise WorkerError(
                     f"worker for {engine_spec} failed outside any case ({describe_exit(returncode)})"
@@ -161,6 +164,10 @@ def supervise_engine(
 
 class WorkerError(RuntimeError):
     """A worker died before or after its cases: the harness, not a case, failed."""
+
+
+class WorkerUsageError(WorkerError):
+    """pytest in the worker rejected its command line: a usage error, not a harness failure."""
 
 
 def run_isolated(

@@ -21,7 +21,7 @@ from gradspec.conformance import exitcodes
 from gradspec.conformance.baseline import BaselineError, compare, load_baseline
 from gradspec.conformance.exitcodes import fail
 from gradspec.conformance.expectations import ExpectationsError, load_expectations
-from gradspec.conformance.isolation import WorkerError, run_isolated
+from gradspec.conformance.isolation import WorkerError, WorkerUsageError, run_isolated
 from gradspec.conformance.junit_report import write_junit
 from gradspec.conformance.loader import EngineLoadError, load_engine, load_engines, registered_engines
 from gradspec.conformance.outcomes import UNEXPECTED, Outcome, Verdict
@@ -198,6 +198,8 @@ def _isolated(args: argparse.Namespace, engines: list[Any], results: Path) -> in
     stream = ResultStream(results, [e.metadata() for e in engines], sys.argv[1:])
     try:
         run_isolated(args.engine, selection_args(args), stream, timeout=args.timeout)
+    except WorkerUsageError as exc:
+        return fail(f"{exc} (see pytest's message above)")
     except WorkerError as exc:
         return fail(str(exc), exitcodes.HARNESS)
     finally:
@@ -219,7 +221,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (EngineLoadError, ExpectationsError, BaselineError) as exc:
         return fail(str(exc))
     report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail(f"cannot write reports to {report_dir}: {exc.strerror or exc}")
     results = report_dir / "results.jsonl"
     try:
         decided = _in_process(args, results) if args.in_process else _isolated(args, engines, results)

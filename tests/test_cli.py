@@ -201,3 +201,32 @@ def test_fail_under(tmp_path: Path) -> None:
     low = gradspec(*args, "--expect", str(expect), "--fail-under", "90", cwd=tmp_path)
     assert low.returncode == 1
     assert "under --fail-under 90%" in low.stderr
+
+
+def test_a_bad_pytest_argument_is_a_usage_error(tmp_path: Path) -> None:
+    done = gradspec("run", "--engine", "torch", "--report-dir", "out", "--", "--no-such-option", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "pytest refused the arguments" in done.stderr
+
+
+def test_unwritable_report_dir_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    done = gradspec("run", "--engine", "torch", "--report-dir", "taken", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cannot write reports to taken" in done.stderr
+
+
+def test_a_failure_of_the_harness_itself_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from gradspec.conformance import cli, run_command
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug in the supervisor")
+
+    monkeypatch.setattr(run_command, "run_isolated", broken)
+    code = cli.main(["run", "--engine", "torch", "--report-dir", str(tmp_path / "out")])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: a bug in the supervisor" in err
+    assert "internal error in gradspec" in err
