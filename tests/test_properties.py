@@ -14,6 +14,7 @@ pytest.importorskip("torch")
 
 PROPERTIES = [c for c in all_claims() if c.kind == "property"]
 
+
 def test_every_issue_property_is_a_claim() -> None:
     ids = {c.id for c in PROPERTIES}
     for expected in (
