@@ -23,7 +23,7 @@ def run_gradspec(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=600,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HYPOTHESIS_PROFILE": "ci"},
     )
     lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
