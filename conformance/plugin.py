@@ -341,7 +341,9 @@ class ConformanceRun:
         terminalreporter.section("gradspec conformance")
         for line in summary_lines(self.outcomes):
             terminalreporter.write_line(line)
-        if self.stream:
+        # Under the supervisor (which passes a progress file) the stream is a worker's
+        # temporary part; the supervisor prints where the run's results are.
+        if self.stream and not self.progress:
             terminalreporter.write_line(f"results streamed to {self.stream.path}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

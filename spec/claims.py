@@ -122,11 +122,24 @@ def claim(
 
 
 def all_claims() -> list[Claim]:
-    """Every registered claim, in the note's order."""
+    """Every registered claim, grouped by the note's section in the note's order.
+
+    Property claims cite the section whose claim they generalise, so they are
+    listed (and reported) right after that section's example claims.
+    """
     for module in SECTIONS:
         importlib.import_module(module)
     order = {module: i for i, module in enumerate(SECTIONS)}
-    return sorted(_REGISTRY.values(), key=lambda c: order.get(c.module, len(order)))
+    by_module = sorted(_REGISTRY.values(), key=lambda c: order.get(c.module, len(order)))
+    first_seen: dict[str, float] = {}
+    for c in by_module:
+        first_seen.setdefault(c.section, len(first_seen))
+    for section in list(first_seen):
+        # A claim citing a whole section ("Important matters") follows its subsections.
+        inside = [rank for other, rank in first_seen.items() if other.startswith(section + " ›")]
+        if inside:
+            first_seen[section] = max(inside) + 0.5
+    return sorted(by_module, key=lambda c: first_seen[c.section])
 
 
 def claims_in(module: str) -> list[Claim]:

@@ -75,3 +75,15 @@ def test_the_note_is_not_copied_into_the_project() -> None:
     for c in all_claims():
         for text in (c.statement, c.erratum or ""):
             assert not any(s in text for s in sentences), c.id
+
+
+def test_claims_are_grouped_by_section_in_the_notes_order() -> None:
+    """Reports draw one block per section: each section's claims must be contiguous."""
+    sections = [c.section for c in all_claims()]
+    blocks = [s for i, s in enumerate(sections) if i == 0 or s != sections[i - 1]]
+    assert len(blocks) == len(set(blocks)), blocks
+    assert blocks[0] == "Computation Graph › From an example"
+    assert blocks[-1].startswith("Logistic Regression")
+    assert blocks.index("Auto Gradient › Important matters") > blocks.index(
+        "Auto Gradient › Important matters › in-place operations"
+    )
