@@ -42,6 +42,13 @@ def _expect_grads(env: dict[str, Any], expected: dict[str, np.ndarray | None], w
         expect_grad(env[name].grad, want, f"{name}.grad {what}", tol)
 
 
+def _one_backward(T: Any, graph: Graph, leaves: list[str]) -> dict[str, Any]:
+    """The leaves' gradients after one backward through a fresh build of ``graph``."""
+    once = graph.build(T)
+    once["loss"].backward()
+    return grads_of(once, leaves)
+
+
 @property_claim(
     "prop.backward-linear-in-gradient",
     statement="backward is linear in its gradient argument: out.backward(g1, retain_graph=True) then out.backward(g2) accumulates what out.backward(g1 + g2) gives, and out.backward(c·g1) gives c times out.backward(g1).",
@@ -98,9 +105,7 @@ def retained_backward_accumulates(T: Any, graph: Graph, k: int) -> None:
         *(f"print({n}.grad)" for n in leaves),
     ]
     with counterexample(lambda: graph.program(tail=tail)):
-        once = graph.build(T)
-        once["loss"].backward()
-        single = grads_of(once, leaves)
+        single = _one_backward(T, graph, leaves)
         env = graph.build(T)
         for _ in range(k):
             env["loss"].backward(retain_graph=True)
@@ -126,9 +131,7 @@ def zeroed_grad_restarts(T: Any, graph: Graph, k: int) -> None:
         *(f"print({n}.grad)" for n in leaves),
     ]
     with counterexample(lambda: graph.program(tail=tail)):
-        once = graph.build(T)
-        once["loss"].backward()
-        single = grads_of(once, leaves)
+        single = _one_backward(T, graph, leaves)
         env = graph.build(T)
         for _ in range(k):
             env["loss"].backward(retain_graph=True)
