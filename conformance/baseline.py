@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradspec.conformance.inputs import read_input_text
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultsError, RunResults, read_results
 from gradspec.spec.claims import SPEC_VERSION
@@ -100,14 +101,11 @@ def load_baseline(path: Path) -> RunResults:
 
 def _from_report(path: Path) -> RunResults:
     """The outcomes a ``report.json`` lists; only the fields a comparison needs."""
+    text = read_input_text(path, "baseline file", BaselineError)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise BaselineError(f"{path}: no such baseline file") from exc
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: cannot be read ({exc})") from exc
     if not isinstance(document, dict) or document.get("schema") != REPORT_SCHEMA:
         found = document.get("schema") if isinstance(document, dict) else type(document).__name__
         raise BaselineError(f"{path}: not a gradspec report (schema {found!r}, expected {REPORT_SCHEMA!r})")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradspec.conformance.inputs import read_input_text
+
 REFERENCE = "reference"
 
 
@@ -104,10 +106,7 @@ def parse_bench(data: Any, source: str) -> BenchRun:
 
 def read_bench(path: str | Path) -> BenchRun:
     """Read a run from ``path``; :class:`BenchResultsError` names the file when it cannot."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BenchResultsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    text = read_input_text(path, "benchmark JSON file", BenchResultsError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

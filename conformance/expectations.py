@@ -41,6 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gradspec.conformance.inputs import read_input_text
 from gradspec.conformance.outcomes import Outcome, Verdict
 
 GLOB_CHARACTERS = frozenset("*?[")
@@ -174,14 +175,7 @@ def load_expectations(path: Path, known_case_ids: Iterable[str] | None = None) -
 
         known_case_ids = [c.id for c in all_claims()]
     known = sorted(set(known_case_ids))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ExpectationsError(f"{path}: no such expectations file") from exc
-    except UnicodeDecodeError as exc:
-        raise ExpectationsError(f"{path}: not a text file (byte {exc.start} is not UTF-8)") from exc
-    except OSError as exc:
-        raise ExpectationsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    text = read_input_text(path, "expectations file", ExpectationsError)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from gradspec.conformance.inputs import read_input_text
 from gradspec.conformance.outcomes import Outcome
 from gradspec.spec.claims import SPEC_VERSION
 
@@ -83,14 +84,7 @@ def read_results(path: Path) -> RunResults:
     record of this stream format.
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise ResultsError(f"{path}: no such result stream") from exc
-    except UnicodeDecodeError as exc:
-        raise ResultsError(f"{path}: not a text file (byte {exc.start} is not UTF-8)") from exc
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    lines = read_input_text(path, "result stream", ResultsError).splitlines()
     results = RunResults()
     for number, line in enumerate(lines, 1):
         if not line.strip():
