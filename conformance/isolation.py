@@ -41,6 +41,30 @@ def describe_exit(returncode: int) -> str:
 
 
 @dataclass
+class _Tail:
+    """New complete lines of a file another process is appending to, from where we left off.
+
+    The supervisor polls twenty times a second; reading only what was appended
+    keeps each poll small however long the run gets.
+    """
+
+    path: Path
+    offset: int = 0
+
+    def new_lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        complete, _, _ = chunk.rpartition(b"\n")  # a line still being written waits
+        if not complete:
+            return []
+        self.offset += len(complete) + 1
+        return complete.decode("utf-8").split("\n")
+
+
+@dataclass
 class Worker:
     """One pytest process running the spec for one engine."""
 
@@ -49,32 +73,27 @@ class Worker:
     results: Path
     progress: Path
     process: subprocess.Popen[bytes]
-    lines_read: int = 0
     started: dict[str, tuple[str, float]] = field(default_factory=dict)  # case -> (engine, t0)
+
+    def __post_init__(self) -> None:
+        self._results = _Tail(self.results)
+        self._progress = _Tail(self.progress)
 
     def new_outcomes(self) -> list[Outcome]:
         """Outcomes the worker finished since the last call (whole lines only)."""
-        if not self.results.exists():
-            return []
-        lines = self.results.read_text(encoding="utf-8").split("\n")
-        complete = lines[:-1]  # the last piece is "" or a line still being written
-        fresh = complete[self.lines_read :]
-        self.lines_read = len(complete)
-        return [
-            Outcome.from_json(record) for record in map(json.loads, fresh) if record.get("type") == "outcome"
-        ]
+        records = map(json.loads, self._results.new_lines())
+        return [Outcome.from_json(record) for record in records if record.get("type") == "outcome"]
 
     def read_progress(self, finished: set[str]) -> None:
         """Update which cases are running now from the progress file."""
-        if not self.progress.exists():
-            return
-        self.started.clear()
-        for line in self.progress.read_text(encoding="utf-8").splitlines():
+        for line in self._progress.new_lines():
             kind, stamp, nodeid = line.split("\t", 2)
             name = nodeid.rsplit("::", 1)[-1]
             case, _, engine = name.rstrip("]").partition("[")
-            if kind == "start" and case not in finished:
+            if kind == "start":
                 self.started[case] = (engine, float(stamp))
+        for case in finished & self.started.keys():
+            del self.started[case]
 
 
 def _launch(engine_spec: str, base_argv: list[str], workdir: Path, attempt: int, done: set[str]) -> Worker:
