@@ -101,9 +101,10 @@ def claim(
         previous = _REGISTRY.get(id)
         # A module imported afresh (pytester, importlib.reload) re-registers its own
         # claims; only a second definition elsewhere is a real clash.
-        if previous and previous.check.__qualname__ != check.__qualname__:
-            raise ValueError(f"claim id {id!r} is registered twice")
-        if previous and previous.module != check.__module__:
+        if previous and (previous.module, previous.check.__qualname__) != (
+            check.__module__,
+            check.__qualname__,
+        ):
             raise ValueError(f"claim id {id!r} is registered twice")
         _REGISTRY[id] = Claim(
             id=id,
