@@ -25,7 +25,7 @@ from gradspec.conformance.loader import EngineLoadError, load_engines
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultStream
 from gradspec.conformance.score import summary_lines
-from gradspec.spec.claims import SECTIONS, Claim, all_claims, claims_in, observing
+from gradspec.spec.claims import SECTIONS, Claim, Unsupported, all_claims, claims_in, observing, offering
 from gradspec.spec.expect import ClaimViolation, show
 
 SPEC_DIR = Path(gradspec.spec.__file__).parent
@@ -118,7 +118,7 @@ class ClaimItem(pytest.Item):
         reason = unsupported_reason(self.claim, self.engine)
         if reason:
             pytest.skip(f"unsupported: {reason}")
-        with self.engine.session(), observing() as seen:
+        with self.engine.session(), observing() as seen, offering(self.engine.capabilities):
             self.observations = seen
             self.claim.check(self.engine.namespace)
 
@@ -160,6 +160,17 @@ def _leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
     return leaves
 
 
+def _unsupported_in(error: BaseException) -> Unsupported | None:
+    """The Unsupported that explains ``error`` (alone or as every leaf of a group)."""
+    if isinstance(error, Unsupported):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        leaves = _leaf_exceptions(error)
+        if leaves and all(isinstance(e, Unsupported) for e in leaves):
+            return leaves[0]  # type: ignore[return-value]
+    return None
+
+
 def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
     """The outcome record for a finished (case, engine) call."""
     claim, excinfo = item.claim, call.excinfo
@@ -172,6 +183,11 @@ def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
     if isinstance(error, pytest.skip.Exception):
         outcome.verdict = Verdict.UNSUPPORTED
         outcome.message = str(error.msg).removeprefix("unsupported: ")
+        return outcome
+    unsupported = _unsupported_in(error)
+    if unsupported is not None:
+        outcome.verdict = Verdict.UNSUPPORTED
+        outcome.message = str(unsupported)
         return outcome
     notes = "\n".join(getattr(error, "__notes__", []))
     if isinstance(error, BaseExceptionGroup):

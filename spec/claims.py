@@ -170,3 +170,38 @@ def observing() -> Iterator[dict[str, Any]]:
         yield sink
     finally:
         _observations.reset(token)
+
+
+# The running engine's capabilities, for property claims whose strategies draw only
+# what the engine declares, and for a feature an example reaches that the engine
+# does not offer (which is *unsupported*, never an error of the whole claim).
+_capabilities: ContextVar[frozenset[str] | None] = ContextVar("capabilities", default=None)
+
+
+class Unsupported(Exception):
+    """The engine lacks a feature this case (or this example) needs.
+
+    The plugin records the case as *unsupported* with this message, never as
+    failed or errored: the engine was not asked anything it claims to offer.
+    """
+
+
+def engine_capabilities() -> frozenset[str] | None:
+    """The capabilities of the engine the running case checks; None outside a run."""
+    return _capabilities.get()
+
+
+def offers(capability: str) -> bool:
+    """Whether the running engine offers ``capability`` (True outside a run)."""
+    declared = _capabilities.get()
+    return declared is None or capability in declared
+
+
+@contextmanager
+def offering(capabilities: frozenset[str]) -> Iterator[None]:
+    """Make ``capabilities`` the running engine's for the block (the plugin's job)."""
+    token = _capabilities.set(frozenset(capabilities))
+    try:
+        yield
+    finally:
+        _capabilities.reset(token)
