@@ -38,4 +38,45 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "optim": ("optim.SGD",),
 }
 
+
+# Finer capabilities: one per op family and per option the property strategies can
+# draw, so an engine lacking one op loses only the examples that would call it
+# (strategies draw what the running engine offers; see spec.claims.offers). Named
+# ``op.<function>``, ``optim.sgd.<option>``, ``nn.<piece>``, ``dtype.<name>`` and
+# ``tensor.<form>``. Option and dtype capabilities cannot be seen from names, so the
+# probe tries them with a tiny call (conformance/probe.py).
+OP_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "op.sub": ("sub",),
+    "op.div": ("div",),
+    "op.neg": ("neg",),
+    "op.exp": ("exp",),
+    "op.log": ("log",),
+    "op.sqrt": ("sqrt",),
+    "op.abs": ("abs",),
+    "op.sigmoid": ("sigmoid",),
+    "op.tanh": ("tanh",),
+    "op.relu": ("relu",),
+    "op.clamp": ("clamp",),
+    "op.sum": ("sum",),
+    "op.mean": ("mean",),
+    "op.matmul": ("matmul",),
+    "op.cat": ("cat",),
+    "op.stack": ("stack",),
+    "op.reshape": ("Tensor.reshape",),
+    "op.unsqueeze": ("Tensor.unsqueeze",),
+    "op.squeeze": ("Tensor.squeeze",),
+    "op.transpose": ("Tensor.transpose",),
+    "op.index": ("Tensor.__getitem__",),
+    "op.mul_": ("Tensor.mul_",),
+    "nn.mse": ("nn.MSELoss",),
+    "nn.cross_entropy": ("nn.CrossEntropyLoss",),
+    "optim.sgd.momentum": ("optim.SGD",),
+    "optim.sgd.dampening": ("optim.SGD",),
+    "optim.sgd.nesterov": ("optim.SGD",),
+    "optim.sgd.weight_decay": ("optim.SGD",),
+    "dtype.float64": ("float64",),
+    "tensor.0d": ("tensor",),
+}
+CAPABILITIES.update(OP_CAPABILITIES)
+
 ALL_CAPABILITIES: frozenset[str] = frozenset(CAPABILITIES)
