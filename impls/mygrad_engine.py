@@ -26,9 +26,14 @@ import numpy as np
 
 from gradspec.conformance.engine import Engine
 from gradspec.impls.adapter_support import WrappedTensor, adapter_namespace, shape_arg
+from gradspec.spec.capabilities import OP_CAPABILITIES
 
-CAPABILITIES = frozenset({"graph", "retain_grad", "grad_fn", "no_grad", "in-place"})
-"""Everything but autograd.grad, create_graph, nn and optim, which mygrad does not have."""
+CAPABILITIES = frozenset({"graph", "retain_grad", "grad_fn", "no_grad", "in-place"}) | frozenset(
+    name for name in OP_CAPABILITIES if name.startswith(("op.", "dtype.", "tensor."))
+)
+"""Everything but autograd.grad, create_graph, nn and optim (and so their losses and SGD
+options), which mygrad does not have. Every op family the adapter maps is declared, so
+the properties draw the same programs they drew before capabilities were per op."""
 
 
 def _mg() -> Any:

@@ -2,8 +2,9 @@
 
 An engine lacking a capability gets *unsupported* for every case that needs it:
 the case is not applicable, so it is neither a pass nor a failure. Engines declare
-their capabilities; when they do not, the loader probes for the attributes below.
-Probing looks for names only: whether the names behave is what the cases check.
+their capabilities; when they do not, the probe (conformance/probe.py) looks for the
+attribute paths below and, where names cannot tell, makes one tiny call that must
+not raise. Whether the features answer correctly is what the cases check.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
         "tensor",
         "add",
         "mul",
-        "cat",
         "pow",
         "Tensor.backward",
         "Tensor.grad",
@@ -78,5 +78,8 @@ OP_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "tensor.0d": ("tensor",),
 }
 CAPABILITIES.update(OP_CAPABILITIES)
+
+COARSE_CAPABILITIES: frozenset[str] = frozenset(CAPABILITIES) - frozenset(OP_CAPABILITIES)
+"""The nine capabilities claims' ``needs`` are mostly written in."""
 
 ALL_CAPABILITIES: frozenset[str] = frozenset(CAPABILITIES)
