@@ -10,7 +10,7 @@ what is *new*. The file is TOML, one table per engine and kind of entry::
     "backward.*-message" = "mygrad raises no error at all, so there is no message to match"
 
     [mygrad.unsupported]
-    "logreg.module-converges" = "no nn.Module in mygrad"
+    "logreg.module-converges" = { kind = "missing-feature", reason = "no nn.Module in mygrad" }
 
 - ``fail``: the engine runs the case and answers differently. A fail, error,
   crash or timeout becomes *expected-failure* (the original message is kept, the
@@ -21,6 +21,15 @@ what is *new*. The file is TOML, one table per engine and kind of entry::
   *unsupported*; a pass becomes *unexpected-pass*. A wrong answer (fail) stays a
   fail: something that computes and answers wrongly is a divergence, not a missing
   capability, and belongs under ``fail``.
+
+An entry is a reason string, or an inline table ``{ kind = "...", reason = "..." }``
+saying what kind of divergence it is (:class:`Kind`): ``wrong-value`` (a wrong
+gradient, value or flag), ``wrong-error-type`` (raises where PyTorch does not, or
+not what PyTorch raises), ``message-text`` (the right error with other words: only
+``pytorch``-level claims check texts) and ``missing-feature`` (the engine cannot be
+asked at all). A wrong gradient and an error text are different things to accept
+in a gate, so reports count expected failures per kind. An entry without a kind is
+``unspecified`` in the file and its kind is inferred from the outcome it covers.
 
 Case ids are exact ids or ``fnmatch`` globs (``backward.*-message``), the same
 form ``--case`` accepts. An exact id takes precedence over a glob; between globs
@@ -61,6 +70,55 @@ class Listed(StrEnum):
     UNSUPPORTED = "unsupported"
 
 
+class Kind(StrEnum):
+    """What kind of divergence an entry accepts."""
+
+    WRONG_VALUE = "wrong-value"
+    WRONG_ERROR_TYPE = "wrong-error-type"
+    MESSAGE_TEXT = "message-text"
+    MISSING_FEATURE = "missing-feature"
+    UNSPECIFIED = "unspecified"
+
+
+KINDS_UNDER: dict[Listed, frozenset[Kind]] = {
+    Listed.FAIL: frozenset(Kind),
+    # An unsupported entry turns errors into *unsupported*; only a missing feature is that.
+    Listed.UNSUPPORTED: frozenset({Kind.MISSING_FEATURE, Kind.UNSPECIFIED}),
+}
+
+MISSING_FEATURE_ERRORS = ("NotImplementedError", "AttributeError")
+"""Errors an engine (or its adapter) raises for a feature it does not have."""
+
+_ERROR_EXPECTED = re.compile(r"^(\w+(?:Error|Exception|Warning)(?: or \w+)*)(?: matching .*)?$", re.S)
+
+
+def infer_kind(outcome: Outcome, verdict: Verdict | None = None) -> Kind:
+    """The kind of divergence ``outcome`` shows, read from what the run recorded.
+
+    ``verdict`` is the raw verdict when ``outcome`` was already gated. A fail whose
+    expected value names an exception is about errors: the right type with another
+    text is ``message-text``, anything else ``wrong-error-type``; any other fail is
+    ``wrong-value``. An error is ``missing-feature`` when it is NotImplementedError
+    or AttributeError (the engine lacks what was called), else ``wrong-error-type``.
+    """
+    verdict = verdict or outcome.verdict
+    if verdict is Verdict.UNSUPPORTED:
+        return Kind.MISSING_FEATURE
+    if verdict is Verdict.ERROR:
+        raised = (outcome.message or "").split(":", 1)[0].strip()
+        return Kind.MISSING_FEATURE if raised in MISSING_FEATURE_ERRORS else Kind.WRONG_ERROR_TYPE
+    if verdict is Verdict.FAIL:
+        expected = outcome.expected
+        found = _ERROR_EXPECTED.match(expected) if isinstance(expected, str) else None
+        if found is None:
+            return Kind.WRONG_VALUE
+        wanted = found[1].split(" or ")
+        actual = outcome.actual if isinstance(outcome.actual, str) else ""
+        same_type = actual.split(":", 1)[0].strip() in wanted
+        return Kind.MESSAGE_TEXT if same_type and " matching " in expected else Kind.WRONG_ERROR_TYPE
+    return Kind.UNSPECIFIED
+
+
 @dataclass(frozen=True)
 class Entry:
     """One line of an expectations file: an engine, a case id or glob, and why."""
@@ -70,6 +128,7 @@ class Entry:
     listed: Listed
     reason: str
     source: str  # "file:line", for messages that point back at the entry
+    kind: Kind = Kind.UNSPECIFIED
 
     @property
     def is_glob(self) -> bool:
@@ -124,6 +183,9 @@ class Expectations:
                 "reason": entry.reason,
                 "source": entry.source,
                 "was": outcome.verdict.value,
+                # The file's kind, or the one the outcome shows when the file gives none.
+                "kind": _kind_of(entry, outcome).value,
+                "kind_declared": entry.kind is not Kind.UNSPECIFIED,
             },
         }
         return replace(
@@ -142,6 +204,15 @@ class Expectations:
             for e in self.entries
             if e.engine in engines and not any(o.engine == e.engine and e.matches(o.case) for o in ran)
         ]
+
+
+def _kind_of(entry: Entry, outcome: Outcome) -> Kind:
+    """The entry's kind; when the file gives none, what the table or the outcome says."""
+    if entry.kind is not Kind.UNSPECIFIED:
+        return entry.kind
+    if entry.listed is Listed.UNSUPPORTED:
+        return Kind.MISSING_FEATURE
+    return infer_kind(outcome)
 
 
 def _gated_verdict(listed: Listed, verdict: Verdict) -> Verdict:
@@ -196,21 +267,58 @@ def load_expectations(path: Path, known_case_ids: Iterable[str] | None = None) -
                 )
             if not isinstance(cases, dict):
                 raise ExpectationsError(f"{where}: [{engine}.{kind}] must be a table of case id = reason")
-            for pattern, reason in cases.items():
+            for pattern, value in cases.items():
                 source = f"{path}:{lines.key(engine, kind, pattern)}"
-                entries.append(_entry(engine, Listed(kind), pattern, reason, source, known))
+                reason, divergence = _reason_and_kind(pattern, value, Listed(kind), source)
+                entries.append(_entry(engine, Listed(kind), pattern, reason, source, known, divergence))
     _check_duplicates(entries)
     return Expectations(path=path, entries=tuple(entries))
 
 
-def _entry(engine: str, listed: Listed, pattern: str, reason: Any, source: str, known: list[str]) -> Entry:
-    if isinstance(reason, dict):
-        raise ExpectationsError(f"{source}: {pattern!r} reads as a dotted key; quote the whole case id")
+_ENTRY_KEYS = frozenset({"reason", "kind"})
+
+
+def _reason_and_kind(pattern: str, value: Any, listed: Listed, source: str) -> tuple[Any, Kind]:
+    """An entry's reason and kind, from ``"reason"`` or ``{ kind = "...", reason = "..." }``."""
+    if not isinstance(value, dict):
+        return value, Kind.UNSPECIFIED
+    if "reason" not in value or not set(value) <= _ENTRY_KEYS:
+        # An unquoted dotted id (rules.accumulate = "...") parses as nested tables.
+        raise ExpectationsError(
+            f"{source}: {pattern!r} reads as a dotted key; quote the whole case id "
+            "(an inline table takes only kind = and reason =)"
+        )
+    known = ", ".join(k.value for k in KINDS_UNDER[listed])
+    try:
+        kind = Kind(value.get("kind", Kind.UNSPECIFIED.value))
+    except ValueError:
+        raise ExpectationsError(
+            f"{source}: unknown kind {value.get('kind')!r} for {pattern!r}; under {listed.value}: {known}"
+        ) from None
+    if kind not in KINDS_UNDER[listed]:
+        raise ExpectationsError(
+            f"{source}: kind {kind.value!r} cannot be listed under {listed.value} "
+            f"(an unsupported entry is a missing feature); under {listed.value}: {known}"
+        )
+    return value["reason"], kind
+
+
+def _entry(
+    engine: str,
+    listed: Listed,
+    pattern: str,
+    reason: Any,
+    source: str,
+    known: list[str],
+    kind: Kind = Kind.UNSPECIFIED,
+) -> Entry:
     if not isinstance(reason, str):
         raise ExpectationsError(f"{source}: the reason for {pattern!r} must be a string, not {reason!r}")
     if not reason.strip():
         raise ExpectationsError(f"{source}: {pattern!r} has no reason; say what the engine does instead")
-    entry = Entry(engine=engine, pattern=pattern, listed=listed, reason=reason.strip(), source=source)
+    entry = Entry(
+        engine=engine, pattern=pattern, listed=listed, reason=reason.strip(), source=source, kind=kind
+    )
     if not any(entry.matches(case) for case in known):
         close = difflib.get_close_matches(pattern, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -298,8 +406,12 @@ def draft_expectations(outcomes: Iterable[Outcome], *, source: str = "") -> str:
     reason and the table they were listed under; unexpected passes are dropped,
     since those entries are exactly the ones to remove. Cases unsupported because
     the engine declares a capability missing need no entry and are only counted.
+
+    Every entry gets a kind (:func:`infer_kind`). An error that is NotImplementedError
+    or AttributeError is the engine lacking what was called, so it is drafted under
+    ``unsupported`` as a missing feature, never under ``fail`` as a divergence.
     """
-    per_engine: dict[str, dict[Listed, dict[str, str]]] = {}
+    per_engine: dict[str, dict[Listed, dict[str, tuple[Kind, str]]]] = {}
     unsupported: dict[str, int] = {}
     for outcome in outcomes:
         tables = per_engine.setdefault(outcome.engine, {Listed.FAIL: {}, Listed.UNSUPPORTED: {}})
@@ -307,9 +419,12 @@ def draft_expectations(outcomes: Iterable[Outcome], *, source: str = "") -> str:
         recognised = outcome.verdict in {Verdict.EXPECTED_FAILURE, Verdict.UNSUPPORTED}
         if recognised and isinstance(expectation, dict):
             listed = Listed(expectation.get("listed", Listed.FAIL.value))
-            tables[listed][outcome.case] = str(expectation.get("reason", ""))
+            kind = _recorded_kind(expectation, outcome)
+            tables[listed][outcome.case] = (kind, str(expectation.get("reason", "")))
         elif outcome.verdict in NOT_PASSING:
-            tables[Listed.FAIL][outcome.case] = _first_line(outcome)
+            kind = infer_kind(outcome)
+            listed = Listed.UNSUPPORTED if kind is Kind.MISSING_FEATURE else Listed.FAIL
+            tables[listed][outcome.case] = (kind, _first_line(outcome))
         elif outcome.verdict is Verdict.UNSUPPORTED:
             unsupported[outcome.engine] = unsupported.get(outcome.engine, 0) + 1
     header = [
@@ -328,10 +443,21 @@ def draft_expectations(outcomes: Iterable[Outcome], *, source: str = "") -> str:
             if tables[listed]:
                 out += ["", f"[{_toml_key(engine)}.{listed.value}]"]
                 out += [
-                    f"{_toml_string(case)} = {_toml_string(reason)}"
-                    for case, reason in tables[listed].items()
+                    f"{_toml_string(case)} = {{ kind = {_toml_string(kind.value)}, "
+                    f"reason = {_toml_string(reason)} }}"
+                    for case, (kind, reason) in tables[listed].items()
                 ]
     return "\n".join(out) + "\n"
+
+
+def _recorded_kind(expectation: dict[str, Any], outcome: Outcome) -> Kind:
+    """The kind a gated outcome was listed with, else the one its raw verdict shows."""
+    try:
+        return Kind(expectation["kind"])
+    except (KeyError, ValueError):
+        was = expectation.get("was")
+        raw = Verdict(was) if was in {v.value for v in Verdict} else None
+        return infer_kind(outcome, raw)
 
 
 def _first_line(outcome: Outcome) -> str:

@@ -9,8 +9,10 @@ import pytest
 
 from gradspec.conformance.expectations import (
     ExpectationsError,
+    Kind,
     Listed,
     draft_expectations,
+    infer_kind,
     load_expectations,
 )
 from gradspec.conformance.outcomes import Outcome, Verdict
@@ -143,8 +145,12 @@ def test_draft_lists_non_passing_cases_and_loads_back(tmp_path: Path) -> None:
     ]
     text = draft_expectations(outcomes)
     document = tomllib.loads(text)
-    assert document["mine"]["fail"] == {"rules.accumulate": 'w.grad: expected "10"'}
-    assert document["other engine"]["fail"] == {"backward.non-scalar-message": "TypeError: x"}
+    assert document["mine"]["fail"] == {
+        "rules.accumulate": {"kind": "wrong-value", "reason": 'w.grad: expected "10"'}
+    }
+    assert document["other engine"]["fail"] == {
+        "backward.non-scalar-message": {"kind": "wrong-error-type", "reason": "TypeError: x"}
+    }
     assert "1 case(s) unsupported" in text
     reloaded = load_expectations(write(tmp_path, text), KNOWN)
     assert len(reloaded.entries) == 2
@@ -156,5 +162,108 @@ def test_draft_of_a_gated_run_keeps_the_reasons(tmp_path: Path) -> None:
         [outcome("rules.accumulate", Verdict.FAIL), outcome("graph.value", Verdict.ERROR)]
     )
     document = tomllib.loads(draft_expectations(gated))
-    assert document["mine"]["fail"] == {"rules.accumulate": "replaces .grad instead of adding"}
-    assert document["mine"]["unsupported"] == {"graph.value": "cannot print values"}
+    assert document["mine"]["fail"] == {
+        "rules.accumulate": {"kind": "wrong-value", "reason": "replaces .grad instead of adding"}
+    }
+    assert document["mine"]["unsupported"] == {
+        "graph.value": {"kind": "missing-feature", "reason": "cannot print values"}
+    }
+
+
+# -- kinds ------------------------------------------------------------------------
+
+KINDED = """\
+[mine.fail]
+"rules.accumulate" = { kind = "wrong-value", reason = "replaces .grad instead of adding" }
+"backward.*-message" = { reason = "raises with its own wording" }
+
+[mine.unsupported]
+"graph.value" = { kind = "missing-feature", reason = "cannot print values" }
+"""
+
+
+def failed(case: str, expected: object, actual: object, level: str = "core") -> Outcome:
+    return Outcome(
+        case=case, engine="mine", verdict=Verdict.FAIL, expected=expected, actual=actual, level=level
+    )
+
+
+def test_entries_carry_their_kind_or_none(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, KINDED), KNOWN)
+    kinds = {e.pattern: e.kind for e in expectations.entries}
+    assert kinds == {
+        "rules.accumulate": Kind.WRONG_VALUE,
+        "backward.*-message": Kind.UNSPECIFIED,
+        "graph.value": Kind.MISSING_FEATURE,
+    }
+    assert all(isinstance(e.reason, str) for e in expectations.entries)
+
+
+def test_gated_outcome_records_declared_or_inferred_kind(tmp_path: Path) -> None:
+    expectations = load_expectations(write(tmp_path, KINDED), KNOWN)
+    declared = expectations.apply(failed("rules.accumulate", [10.0], [5.0]))
+    assert declared.observations["expectation"]["kind"] == "wrong-value"
+    assert declared.observations["expectation"]["kind_declared"] is True
+    wording = failed(
+        "backward.second-call-message",
+        "RuntimeError matching 'a second time'",
+        "RuntimeError: graph already freed",
+        level="pytorch",
+    )
+    inferred = expectations.apply(wording).observations["expectation"]
+    assert inferred["kind"] == "message-text" and inferred["kind_declared"] is False
+
+
+@pytest.mark.parametrize(
+    ("made", "kind"),
+    [
+        (failed("c", [1.0], [2.0]), Kind.WRONG_VALUE),
+        (failed("c", None, [2.0]), Kind.WRONG_VALUE),
+        (failed("c", "RuntimeError", "no exception (returned None)"), Kind.WRONG_ERROR_TYPE),
+        (failed("c", "RuntimeError matching 'x'", "ValueError: y"), Kind.WRONG_ERROR_TYPE),
+        (failed("c", "RuntimeError or TypeError matching 'x'", "TypeError: y"), Kind.MESSAGE_TEXT),
+        (outcome("c", Verdict.ERROR, message="NotImplementedError: no cat"), Kind.MISSING_FEATURE),
+        (outcome("c", Verdict.ERROR, message="AttributeError: 'T' has no 'stack'"), Kind.MISSING_FEATURE),
+        (outcome("c", Verdict.ERROR, message="ValueError: shapes"), Kind.WRONG_ERROR_TYPE),
+        (outcome("c", Verdict.UNSUPPORTED, message="lacks nn"), Kind.MISSING_FEATURE),
+        (outcome("c", Verdict.CRASH, message="worker died"), Kind.UNSPECIFIED),
+    ],
+)
+def test_kind_is_inferred_from_what_the_run_recorded(made: Outcome, kind: Kind) -> None:
+    assert infer_kind(made) is kind
+
+
+def test_draft_files_a_missing_feature_under_unsupported_never_fail(tmp_path: Path) -> None:
+    text = draft_expectations(
+        [
+            outcome("graph.value", Verdict.ERROR, message="NotImplementedError: adapter maps no repr"),
+            outcome("rules.accumulate", Verdict.ERROR, message="ValueError: bad shape"),
+        ]
+    )
+    document = tomllib.loads(text)
+    assert document["mine"]["unsupported"] == {
+        "graph.value": {"kind": "missing-feature", "reason": "NotImplementedError: adapter maps no repr"}
+    }
+    assert document["mine"]["fail"]["rules.accumulate"]["kind"] == "wrong-error-type"
+    reloaded = load_expectations(write(tmp_path, text), KNOWN)
+    assert {e.pattern: e.listed for e in reloaded.entries} == {
+        "graph.value": Listed.UNSUPPORTED,
+        "rules.accumulate": Listed.FAIL,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[mine.fail]\n"graph.value" = { kind = "typo", reason = "r" }\n', "unknown kind 'typo'"),
+        (
+            '[mine.unsupported]\n"graph.value" = { kind = "wrong-value", reason = "r" }\n',
+            "cannot be listed under unsupported",
+        ),
+        ('[mine.fail]\n"graph.value" = { kind = "wrong-value" }\n', "dotted key"),
+    ],
+)
+def test_malformed_kinds_name_file_and_line(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(ExpectationsError, match=words) as raised:
+        load_expectations(write(tmp_path, text), KNOWN)
+    assert f"{tmp_path / 'expect.toml'}:2" in str(raised.value)
