@@ -143,3 +143,63 @@ def saved_version_unchecked(ref: ModuleType) -> Any:
         return original(node, create_graph)
 
     return replaced(ref.autograd, "unpack_saved", unpack_saved)
+
+
+# -- what a leaf's .grad is ------------------------------------------------------------
+
+
+@mutant(
+    "grad-shared-between-leaves",
+    bug=(
+        "A leaf's first gradient is stored as the very tensor the backward pass computed, never "
+        "copied: leaves that receive the same gradient (both operands of x + w) share one .grad "
+        "(x.grad is w.grad), so zeroing or accumulating one changes the other."
+    ),
+    where="autograd.accumulate_grad (its owned argument)",
+    narrow=True,
+)
+def grad_shared_between_leaves(ref: ModuleType) -> Any:
+    original = ref.autograd.accumulate_grad
+
+    def accumulate_grad(variable: Any, new: Any, owned: bool, create_graph: bool) -> None:
+        original(variable, new, True, create_graph)
+
+    return replaced(ref.autograd, "accumulate_grad", accumulate_grad)
+
+
+@mutant(
+    "grad-requires-grad",
+    bug=(
+        "A leaf's .grad itself requires grad after a plain backward (create_graph=False), as if "
+        "the gradient were part of a graph."
+    ),
+    where="autograd.accumulate_grad",
+    narrow=True,
+)
+def grad_requires_grad(ref: ModuleType) -> Any:
+    original = ref.autograd.accumulate_grad
+
+    def accumulate_grad(variable: Any, new: Any, owned: bool, create_graph: bool) -> None:
+        original(variable, new, owned, create_graph)
+        if not create_graph and variable._grad is not None:
+            variable._grad._rg = True
+
+    return replaced(ref.autograd, "accumulate_grad", accumulate_grad)
+
+
+@mutant(
+    "grad-dtype-float64",
+    bug="A float32 leaf receives a float64 .grad (gradients accumulated in double and never cast back).",
+    where="autograd.accumulate_grad",
+    narrow=True,
+)
+def grad_dtype_float64(ref: ModuleType) -> Any:
+    original = ref.autograd.accumulate_grad
+
+    def accumulate_grad(variable: Any, new: Any, owned: bool, create_graph: bool) -> None:
+        original(variable, new, owned, create_graph)
+        grad = variable._grad
+        if not create_graph and grad is not None and np.asarray(grad._data).dtype == np.float32:
+            variable._grad = ref.core._wrap(np.asarray(grad._data, dtype=np.float64))
+
+    return replaced(ref.autograd, "accumulate_grad", accumulate_grad)

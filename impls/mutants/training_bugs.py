@@ -121,3 +121,46 @@ def mse_gradient_halved(ref: ModuleType) -> Any:
 )
 def zero_grad_noop(ref: ModuleType) -> Any:
     return replaced(ref.optim.Optimizer, "zero_grad", lambda self, set_to_none=True: None)
+
+
+@mutant(
+    "mse-mean-over-batch",
+    bug=(
+        "MSELoss's mean divides by the batch size (the first dim) instead of the number of "
+        "elements: right for 1-d inputs, too large by the number of columns for (N, k) ones."
+    ),
+    where="functional.mse_loss",
+    narrow=True,
+)
+def mse_mean_over_batch(ref: ModuleType) -> Any:
+    original = ref.functional.mse_loss
+    ops = ref.ops
+
+    def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+        if reduction != "mean" or input.dim() == 0:
+            return original(input, target, reduction=reduction)
+        return ops.div(original(input, target, reduction="sum"), input.shape[0])
+
+    return replaced(ref.functional, "mse_loss", mse_loss)
+
+
+@mutant(
+    "cross-entropy-mean-over-all-elements",
+    bug=(
+        "cross_entropy's mean divides by the number of logits (N·C) instead of the number of "
+        "samples N: the loss and its gradients come out C times too small."
+    ),
+    where="functional.cross_entropy",
+    narrow=True,
+)
+def cross_entropy_mean_over_all_elements(ref: ModuleType) -> Any:
+    original = ref.functional.cross_entropy
+    ops = ref.ops
+
+    def cross_entropy(input: Any, target: Any, weight: Any = None, *args: Any, **kwargs: Any) -> Any:
+        reduction = kwargs.pop("reduction", "mean")
+        if reduction != "mean" or weight is not None or args:
+            return original(input, target, weight, *args, reduction=reduction, **kwargs)
+        return ops.div(original(input, target, reduction="sum", **kwargs), input.numel())
+
+    return replaced(ref.functional, "cross_entropy", cross_entropy)

@@ -8,7 +8,7 @@ compare the engine under test with ``reference``, and if a mutant patched the
 real reference package, the oracle would carry the same bug.
 
 A mutant is declared with :func:`mutant` in one of the flat modules beside this
-one (``backward_bugs``, ``rule_bugs``, ``graph_bugs``, ``training_bugs``); its
+one (``backward_bugs``, ``rule_bugs``, ``narrow_bugs``, ``graph_bugs``, ``training_bugs``); its
 docstring-like ``bug`` text says what is wrong and ``where`` the one place the
 bug lives. It loads as an engine through ``gradspec.impls.mutants.zoo:<name>``
 (dashes as underscores), so ``gradspec run --engine`` takes it like any other.
@@ -32,7 +32,7 @@ from gradspec.conformance.engine import Engine
 from gradspec.spec.capabilities import ALL_CAPABILITIES
 
 REFERENCE = "gradspec.impls.reference"
-MODULES = ("backward_bugs", "rule_bugs", "graph_bugs", "training_bugs")
+MODULES = ("backward_bugs", "rule_bugs", "narrow_bugs", "graph_bugs", "training_bugs")
 
 Patch = Callable[[ModuleType], AbstractContextManager[Any]]
 
@@ -45,6 +45,7 @@ class Mutant:
     bug: str
     where: str
     patch: Patch
+    narrow: bool = False  # wrong for one op under one condition only (see narrow_bugs)
 
     @property
     def engine_name(self) -> str:
@@ -72,13 +73,18 @@ class Mutant:
 _ZOO: dict[str, Mutant] = {}
 
 
-def mutant(name: str, *, bug: str, where: str) -> Callable[[Patch], Patch]:
-    """Register the decorated patch (reference copy -> context manager) as a mutant."""
+def mutant(name: str, *, bug: str, where: str, narrow: bool = False) -> Callable[[Patch], Patch]:
+    """Register the decorated patch (reference copy -> context manager) as a mutant.
+
+    ``narrow`` marks a bug confined to one op under one condition (or one
+    situation of one feature), the kind a suite misses when its strategies
+    never reach that combination.
+    """
 
     def register(patch: Patch) -> Patch:
         if name in _ZOO:
             raise ValueError(f"mutant {name!r} is registered twice")
-        _ZOO[name] = Mutant(name, bug, where, patch)
+        _ZOO[name] = Mutant(name, bug, where, patch, narrow)
         return patch
 
     return register
