@@ -159,7 +159,10 @@ def mul_broadcast_grad_averaged(ref: ModuleType) -> Any:
 
 @mutant(
     "div-broadcast-denominator-grad-averaged",
-    bug="div only: a broadcast denominator gets its gradient averaged instead of summed (the numerator is right).",
+    bug=(
+        "div only: a broadcast denominator gets its gradient averaged instead of summed "
+        "(the numerator is right)."
+    ),
     where="derivatives.DERIVATIVES['div'] (the reduction of the denominator's gradient)",
     narrow=True,
 )
@@ -230,7 +233,9 @@ def pow_exponent_grad_missing_log(ref: ModuleType) -> Any:
 
 @mutant(
     "mul-grad-abs-of-negative-operand",
-    bug="mul's gradients use |b| and |a| in place of b and a: wrong only where the other operand is negative.",
+    bug=(
+        "mul's gradients use |b| and |a| in place of b and a: wrong only where the other operand is negative."
+    ),
     where="derivatives.DERIVATIVES['mul']",
     narrow=True,
 )
@@ -260,7 +265,10 @@ def div_grad_abs_of_negative_denominator(ref: ModuleType) -> Any:
 
 @mutant(
     "add-float64-other-grad-zero",
-    bug="add's float64 kernel gives its second operand a zero gradient; float32 and the first operand are right.",
+    bug=(
+        "add's float64 kernel gives its second operand a zero gradient; float32 and the "
+        "first operand are right."
+    ),
     where="derivatives.DERIVATIVES['add'] (other)",
     narrow=True,
 )
@@ -304,7 +312,9 @@ def pow_float64_exponent_not_decremented(ref: ModuleType) -> Any:
 
 @mutant(
     "sub-0d-other-grad-unnegated",
-    bug="sub's 0-d fast path gives the second operand +grad instead of -grad; sub of larger tensors is right.",
+    bug=(
+        "sub's 0-d fast path gives the second operand +grad instead of -grad; sub of larger tensors is right."
+    ),
     where="derivatives.DERIVATIVES['sub'] (other)",
     narrow=True,
 )
