@@ -115,6 +115,7 @@ TRIALS: dict[str, Callable[[Any], Any]] = {
     "op.unsqueeze": lambda T: _vector(T).unsqueeze(0),
     "op.squeeze": lambda T: _vector(T).unsqueeze(0).squeeze(0),
     "op.transpose": lambda T: _matrix(T).transpose(0, 1),
+    "op.expand": lambda T: T.tensor([[1.0], [2.0]], requires_grad=True).expand(2, 3),
     "op.index": lambda T: _vector(T)[0:1],
     "op.mul_": _mul_,
     "nn.mse": lambda T: T.nn.MSELoss()(_vector(T), T.tensor([0.0, 0.0])),

@@ -104,6 +104,9 @@ class WrappedTensor:
     def t(self) -> Self:
         return self.transpose(0, 1)
 
+    def expand(self, *sizes: Any) -> Self:
+        return self._wrap(self._t.expand(*shape_arg(sizes)))
+
     def __getitem__(self, index: Any) -> Self:
         return self._wrap(self._t[index])
 

@@ -127,6 +127,13 @@ class Tensor(WrappedTensor):
     def unsqueeze(self, dim: int) -> Tensor:
         return Tensor(_mg().expand_dims(self._t, dim))
 
+    def expand(self, *sizes: Any) -> Tensor:
+        target = shape_arg(sizes)
+        # torch's -1 keeps a dim's size; mygrad's broadcast_to wants every size spelled out.
+        current = (1,) * (len(target) - self._t.ndim) + tuple(self._t.shape)
+        shape = tuple(c if s == -1 else s for s, c in zip(target, current, strict=True))
+        return Tensor(_mg().broadcast_to(self._t, shape))
+
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return Tensor(_mg().swapaxes(self._t, dim0, dim1))
 

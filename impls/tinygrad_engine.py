@@ -43,6 +43,10 @@ from gradspec.impls.adapter_support import WrappedTensor, adapter_namespace, sha
 from gradspec.spec.capabilities import ALL_CAPABILITIES
 
 
+CAPABILITIES = ALL_CAPABILITIES - {"optim.sgd.dampening"}
+"""Everything but SGD's dampening, which tinygrad's SGD rejects (TypeError)."""
+
+
 def _tg() -> Any:
     import tinygrad
 
@@ -434,7 +438,7 @@ def engine() -> Engine:
         namespace=namespace(),
         device=device,
         version=version("tinygrad"),
-        capabilities=ALL_CAPABILITIES,
+        capabilities=CAPABILITIES,
         unavailable=unavailable,
         session=nullcontext,
         description="tinygrad (lazy tensors, on-demand gradients) through gradspec's name-mapping adapter",

@@ -53,7 +53,7 @@ SUBSET: tuple[Feature, ...] = (
     Feature("+ - * / ** unary -, ==, >=", "graph", "operators with PyTorch's broadcasting"),
     Feature(
         "Tensor.reshape(*shape) / Tensor.unsqueeze(dim) / Tensor.squeeze(dim=None) / "
-        "Tensor.transpose(d0, d1) / Tensor.t() / x[i:j]",
+        "Tensor.transpose(d0, d1) / Tensor.t() / Tensor.expand(*sizes) / x[i:j]",
         "graph",
         "shape changes and slicing, differentiable",
     ),

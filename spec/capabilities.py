@@ -66,6 +66,7 @@ OP_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "op.unsqueeze": ("Tensor.unsqueeze",),
     "op.squeeze": ("Tensor.squeeze",),
     "op.transpose": ("Tensor.transpose",),
+    "op.expand": ("Tensor.expand",),
     "op.index": ("Tensor.__getitem__",),
     "op.mul_": ("Tensor.mul_",),
     "nn.mse": ("nn.MSELoss",),
