@@ -42,7 +42,6 @@ from gradspec.conformance.engine import Engine
 from gradspec.impls.adapter_support import WrappedTensor, adapter_namespace, shape_arg
 from gradspec.spec.capabilities import ALL_CAPABILITIES
 
-
 CAPABILITIES = ALL_CAPABILITIES - {"optim.sgd.dampening"}
 """Everything but SGD's dampening, which tinygrad's SGD rejects (TypeError)."""
 
