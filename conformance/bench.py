@@ -1,188 +1,135 @@
-"""Timing the workloads on engines with pytest-benchmark.
+"""Timing the workloads on engines, round by round with the engines interleaved.
 
-This module is the pytest plugin of a bench run (loaded with ``-p``) and the
-function ``gradspec bench`` calls; ``bench_suite.py`` is the test module it runs,
-one item per (workload, engine) plus the baseline rows, grouped by workload. Its
-options are its own (``--bench-engine``...), not the conformance plugin's, so a
-bench run never starts the conformance run and the reverse.
+A ratio between two engines is only as good as the conditions both were timed
+under. Timing all rounds of engine A and then all of engine B lets a burst of
+load on the machine land on one of them and move the ratio by a factor; here
+every round times each engine once, in an order that rotates from round to round,
+so a slow minute slows both sides of a ratio. Rounds continue until every ratio's
+bootstrap interval (:mod:`bench_stats`) is tight or the workload's time budget is
+spent, and a ``quick`` run caps the whole run's time.
 
-Every workload runs inside ``engine.session()``, and on a CUDA engine each timed
+With every thread pool pinned to one thread (``gradspec bench``'s default) a
+round is timed by the process's CPU time, which the other processes of a shared
+machine do not inflate; otherwise, and on CUDA, by the wall clock.
+
+Each timed round runs inside ``engine.session()``, with Python's garbage collector
+paused during the timed calls (as :mod:`timeit` does; collection pauses are the
+largest source of noise in a microsecond workload), and on a CUDA engine each
 call ends with a synchronize, so the time is the work and not its launch.
+
+The JSON written keeps the shape of pytest-benchmark's (``benchmarks`` rows with
+``stats``, ``machine_info``, ``datetime``) so earlier runs stay readable, and adds
+every round's time (``stats.data``) from which the intervals are computed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
+import gc
+import json
+import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+import numpy as np
 
 from gradspec.conformance.bench_memory import measure_peak_memory
+from gradspec.conformance.bench_stats import ratio_of_medians
 from gradspec.conformance.engine import Engine
-from gradspec.conformance.loader import EngineLoadError, load_engines
-from gradspec.spec.workloads import BASELINES, WORKLOADS, Baseline, Trial, Workload
+from gradspec.conformance.loader import load_engines
+from gradspec.spec.workloads import BASELINES, LARGE_CHAIN, WORKLOADS, Baseline, Trial, Workload
 
-BENCH_SUITE = Path(__file__).with_name("bench_suite.py")
-PYTEST_INI = Path(__file__).with_name("pytest.ini")
 QUICK_MAX_NODES = 10**4
-QUICK_ROUNDS = 3
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
-class BenchCase:
-    """One timed item: a workload on an engine, or a baseline row of a workload's group."""
+class Settings:
+    """How long and how often to time: one set for a full run, one for ``--quick``."""
 
-    workload: Workload
-    engine: Engine | None = None
+    round_s: float  # a round of one engine lasts at least this long (calls are repeated to get there)
+    min_rounds: int
+    max_rounds: int
+    workload_s: float  # past min_rounds, stop a workload after this long even if not converged
+    target_spread: float  # ... or as soon as every ratio's interval is this tight (high / low)
+    total_s: float | None = None  # quick: the whole run, memory included, ends within this
+    timing_s: float | None = None  # quick: the timing of all workloads ends within this, memory follows
+    warmup: bool = True
+
+
+FULL = Settings(round_s=0.02, min_rounds=15, max_rounds=80, workload_s=15.0, target_spread=1.08)
+QUICK = Settings(
+    round_s=0.004,
+    min_rounds=7,
+    max_rounds=30,
+    workload_s=3.0,
+    target_spread=1.12,
+    total_s=40.0,
+    timing_s=30.0,
+    warmup=False,
+)
+
+
+@dataclass
+class Subject:
+    """One timed program of a workload: an engine running it, or a baseline row of its group."""
+
+    name: str
+    kind: str  # "engine" or "baseline"
+    trial: Trial
+    session: Callable[[], AbstractContextManager[Any]] = nullcontext
     engine_spec: str = ""
-    baseline: Baseline | None = None
-
-    @property
-    def engine_name(self) -> str:
-        if self.baseline is not None:
-            return self.baseline.name
-        assert self.engine is not None
-        return self.engine.name
-
-    @property
-    def id(self) -> str:
-        return f"{self.workload.name}-{self.engine_name}"
-
-    def extra_info(self) -> dict[str, Any]:
-        """What the JSON row says beyond the timings, so the report needs nothing else."""
-        return {
-            "workload": self.workload.name,
-            "engine": self.engine_name,
-            "kind": "baseline" if self.baseline else "engine",
-            "description": self.baseline.description if self.baseline else self.workload.description,
-            "nodes": self.workload.nodes,
-            "series": self.workload.series,
-        }
+    iterations: int = 1
+    samples: list[float] = field(default_factory=list)  # seconds per call, one per round
+    error: str = ""  # set when a round raised: the subject leaves the workload, its rounds dropped
 
 
-@dataclass(frozen=True)
-class BenchPlan:
-    """What a bench session runs, decided once at configure time from the options."""
+@dataclass
+class Outcome:
+    """What the run recorded beside the timings: items that failed or could not run."""
 
-    cases: tuple[BenchCase, ...]
-    engines: tuple[Engine, ...]
-    quick: bool
-    memory: bool
+    failed: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-_PLAN = pytest.StashKey[BenchPlan]()
+def select_workloads(patterns: Sequence[str], quick: bool, large: bool = False) -> list[Workload]:
+    """Workloads whose name matches one of ``patterns`` (all when none), trimmed in quick mode.
 
-
-def select_workloads(patterns: Sequence[str], quick: bool) -> list[Workload]:
-    """Workloads whose name matches one of ``patterns`` (all when none), trimmed in quick mode."""
+    The chain of :data:`LARGE_CHAIN` nodes (seconds a round, gigabytes of memory)
+    runs only with ``large``; quick mode keeps chains up to 10^4 nodes.
+    """
     chosen = [w for w in WORKLOADS if not patterns or any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
+    if not large:
+        chosen = [w for w in chosen if (w.nodes or 0) < LARGE_CHAIN or w.series is None]
     if quick:
         chosen = [w for w in chosen if w.series is None or (w.nodes or 0) <= QUICK_MAX_NODES]
     return chosen
 
 
-def plan_cases(engines: Sequence[tuple[str, Engine]], workloads: Sequence[Workload]) -> list[BenchCase]:
-    """Each workload on each engine, followed by that workload's baseline rows."""
-    cases: list[BenchCase] = []
-    for w in workloads:
-        cases += [BenchCase(w, engine, spec) for spec, engine in engines]
-        cases += [BenchCase(w, baseline=b) for b in BASELINES if b.workload == w.name]
-    return cases
+def baselines_of(workload: Workload) -> list[Baseline]:
+    return [b for b in BASELINES if b.workload == workload.name]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("gradspec-bench", "gradspec benchmarks")
-    group.addoption("--bench-engine", action="append", default=[], metavar="ENGINE", help="time ENGINE")
-    group.addoption(
-        "--bench-workload", action="append", default=[], metavar="GLOB", help="only workloads matching GLOB"
-    )
-    group.addoption("--bench-quick", action="store_true", help="chains up to 10^4 nodes, fewer rounds")
-    group.addoption(
-        "--bench-memory",
-        action="store_true",
-        help="measure the deep chain's peak memory, each in a fresh subprocess",
-    )
+# --- timing -----------------------------------------------------------------------
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    specs: list[str] = config.getoption("bench_engine")
-    if not specs:
-        return
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        engines = load_engines(specs)
-    except EngineLoadError as exc:
-        raise pytest.UsageError(str(exc)) from exc
-    quick = bool(config.getoption("bench_quick"))
-    workloads = select_workloads(config.getoption("bench_workload"), quick)
-    cases = plan_cases(list(zip(specs, engines, strict=True)), workloads)
-    plan = BenchPlan(tuple(cases), tuple(engines), quick, bool(config.getoption("bench_memory")))
-    config.stash[_PLAN] = plan
-    config.pluginmanager.register(_Recorder(plan), "gradspec-bench-recorder")
-
-
-def plan_of(config: pytest.Config) -> BenchPlan:
-    """The session's plan (a UsageError if the suite was run without --bench-engine)."""
-    plan = config.stash.get(_PLAN, None)
-    if plan is None:
-        raise pytest.UsageError("the bench suite needs --bench-engine (use `gradspec bench`)")
-    return plan
-
-
-def case_named(config: pytest.Config, workload: str, engine: str) -> BenchCase:
-    return next(c for c in plan_of(config).cases if c.workload.name == workload and c.engine_name == engine)
-
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
-
-
-class _Recorder:
-    """Keeps what the JSON should say beside the timings: the engines, and the items that failed.
-
-    A workload that raised on an engine has no row in pytest-benchmark's JSON, so
-    the report must be told why it is missing.
-    """
-
-    def __init__(self, plan: BenchPlan) -> None:
-        self.plan = plan
-        self.failed: list[dict[str, str]] = []
-        self.skipped: list[dict[str, str]] = []
-        self.load_before = _load_average()
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        item = report.nodeid.split("::")[-1]
-        if report.failed:
-            crash = getattr(report.longrepr, "reprcrash", None)
-            message = str(crash.message if crash is not None else report.longrepr)
-            self.failed.append({"item": item, "error": message.splitlines()[0][:300]})
-        elif report.skipped and isinstance(report.longrepr, tuple):
-            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-            self.skipped.append({"item": item, "reason": reason})
-
-    def pytest_benchmark_update_json(self, config: pytest.Config, benchmarks: Any, output_json: dict) -> None:
-        output_json["gradspec"] = {
-            "engines": [e.metadata() for e in self.plan.engines],
-            "quick": self.plan.quick,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            # Timings from a busy machine are noise; the page warns when the load exceeded the CPUs.
-            "load_average": {"before": self.load_before, "after": _load_average(), "cpus": os.cpu_count()},
-            "threads": {var: os.environ.get(var) for var in THREAD_VARIABLES},
-            "workloads": {c.workload.name: c.workload.description for c in self.plan.cases},
-        }
-
-
-# --- timing one case --------------------------------------------------------------
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _synchronized(run: Callable[..., Any], engine: Engine) -> Callable[..., Any]:
@@ -199,98 +146,336 @@ def _synchronized(run: Callable[..., Any], engine: Engine) -> Callable[..., Any]
     return run_and_wait
 
 
-def _time(benchmark: Any, trial: Trial, workload: Workload, quick: bool) -> None:
-    """Calibrated rounds for short workloads; fixed rounds for those with ``rounds`` or fresh state."""
-    rounds = workload.rounds
-    if trial.setup is None and rounds is None:
-        benchmark(trial.run)
+def time_round(subject: Subject, clock: Clock = time.perf_counter) -> float:
+    """One round of ``subject``: seconds per call over its ``iterations`` calls (setup untimed)."""
+    trial = subject.trial
+    with subject.session():
+        if trial.setup is not None:
+            state = trial.setup()
+            with _no_gc():
+                start = clock()
+                trial.run(state)
+                elapsed = clock() - start
+            if trial.teardown is not None:
+                trial.teardown(state)
+            return elapsed
+        run, n = trial.run, subject.iterations
+        with _no_gc():
+            start = clock()
+            for _ in range(n):
+                run()
+            elapsed = clock() - start
+        return elapsed / n
+
+
+def calibrate(subject: Subject, round_s: float, clock: Clock = time.perf_counter) -> None:
+    """Choose how many calls make one round last about ``round_s`` (one for fresh-state trials).
+
+    The first call also warms the engine (imports, caches, allocator); an
+    exception here is the workload failing on that engine.
+    """
+    trial = subject.trial
+    if trial.setup is not None:
+        subject.iterations = 1
         return
-    rounds = min(rounds or QUICK_ROUNDS, QUICK_ROUNDS) if quick else (rounds or 5)
-    warmup = 0 if quick or (workload.nodes or 0) >= 10**6 else 1
-    if trial.setup is None:
-        benchmark.pedantic(trial.run, rounds=rounds, warmup_rounds=warmup, iterations=1)
-        return
-    setup, teardown = trial.setup, trial.teardown
-    benchmark.pedantic(
-        trial.run,
-        setup=lambda: ((setup(),), {}),
-        teardown=teardown,
-        rounds=rounds,
-        warmup_rounds=warmup,
-        iterations=1,
-    )
+    with subject.session():
+        trial.run()
+    subject.iterations = 1
+    spent = time_round(subject, clock)
+    while spent * subject.iterations < round_s / 4 and subject.iterations < 10**6:
+        subject.iterations *= 4
+        spent = time_round(subject, clock)
+    subject.iterations = max(1, min(10**6, math.ceil(round_s / max(spent, 1e-9))))
 
 
-def run_case(benchmark: Any, config: pytest.Config, workload: str, engine: str) -> None:
-    """Time one (workload, engine) item of bench_suite; skip it when the engine cannot run it."""
-    plan = plan_of(config)
-    case = case_named(config, workload, engine)
-    benchmark.group = case.workload.name
-    benchmark.extra_info.update(case.extra_info())
-    if case.baseline is not None:
-        _time(benchmark, case.baseline.prepare(), case.workload, plan.quick)
-        return
-    eng = case.engine
-    assert eng is not None
-    if eng.unavailable:
-        pytest.skip(eng.unavailable)
-    missing = sorted(case.workload.needs - eng.capabilities)
-    if missing:
-        pytest.skip(f"{eng.name} lacks {', '.join(missing)}")
-    with eng.session():
-        trial = case.workload.prepare(eng.namespace)
-        trial = Trial(_synchronized(trial.run, eng), trial.setup, trial.teardown)
-        _time(benchmark, trial, case.workload, plan.quick)
-    if plan.memory and case.workload.series == "deep_chain":
-        benchmark.extra_info["peak_memory"] = measure_peak_memory(case.engine_spec, case.workload.name)
+def _converged(subjects: Sequence[Subject], reference: Subject, target: float) -> bool:
+    for s in subjects:
+        if s is reference:
+            continue
+        found = ratio_of_medians(s.samples, reference.samples, paired=True, resamples=400)
+        if found.spread is None or found.spread > target:
+            return False
+    return True
 
 
-# --- the run ----------------------------------------------------------------------
+def measure(
+    subjects: Sequence[Subject],
+    settings: Settings,
+    *,
+    deadline: float | None = None,
+    reference: str = "reference",
+    clock: Clock = time.perf_counter,
+    timer: Clock | None = None,
+) -> float:
+    """Time ``subjects`` in interleaved rounds until their ratios settle; returns the seconds spent.
+
+    Round ``r`` times every subject once, starting from subject ``r mod n``, so
+    no engine always runs first (warm caches) or last. The rounds stop at
+    ``max_rounds``; past ``min_rounds``, once every ratio to ``reference`` (the
+    first subject when no subject has that name) is tighter than
+    ``target_spread`` or after ``workload_s``; and at ``deadline`` (the quick
+    run's cap), even before ``min_rounds``. ``clock`` (wall time) keeps the
+    budgets; ``timer`` times the rounds (``clock`` unless given).
+    """
+    timer = timer or clock
+    start = clock()
+    running = list(subjects)
+    base = next((s for s in running if s.name == reference), running[0])
+    rounds = 0
+    while rounds < settings.max_rounds and running:
+        k = rounds % len(running)
+        for s in [*running[k:], *running[:k]]:
+            try:
+                s.samples.append(time_round(s, timer))
+            except Exception as exc:  # noqa: BLE001 - the engine failing the workload is a result
+                s.error, s.samples = _error_text(exc), []
+                running.remove(s)
+        if base not in running and running:
+            base = next((s for s in running if s.name == reference), running[0])
+        rounds += 1
+        now = clock()
+        if deadline is not None and now >= deadline:
+            break
+        if rounds >= settings.min_rounds and (
+            now - start >= settings.workload_s or _converged(running, base, settings.target_spread)
+        ):
+            break
+    return clock() - start
 
 
-def bench_argv(
-    engines: Sequence[str],
+# --- a whole run ------------------------------------------------------------------
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text[:300]
+
+
+def subjects_for(
+    workload: Workload, engines: Sequence[tuple[str, Engine]], outcome: Outcome
+) -> list[Subject]:
+    """The engines that can run ``workload`` (prepared), then its baselines; the rest are recorded."""
+    out: list[Subject] = []
+    for spec, engine in engines:
+        item = f"{workload.name}[{engine.name}]"
+        if engine.unavailable:
+            outcome.skipped.append({"item": item, "reason": engine.unavailable})
+            continue
+        missing = sorted(workload.needs - engine.capabilities)
+        if missing:
+            outcome.skipped.append({"item": item, "reason": f"{engine.name} lacks {', '.join(missing)}"})
+            continue
+        try:
+            with engine.session():
+                trial = workload.prepare(engine.namespace)
+        except Exception as exc:  # noqa: BLE001 - the engine's failure is a result to report
+            outcome.failed.append({"item": item, "error": _error_text(exc)})
+            continue
+        trial = Trial(_synchronized(trial.run, engine), trial.setup, trial.teardown)
+        out.append(Subject(engine.name, "engine", trial, engine.session, spec))
+    for baseline in baselines_of(workload):
+        out.append(Subject(baseline.name, "baseline", baseline.prepare()))
+    return out
+
+
+def _warmed(
+    subjects: list[Subject], settings: Settings, workload: Workload, outcome: Outcome, timer: Clock
+) -> list[Subject]:
+    """Calibrate each subject (and warm it with one untimed round); drop those that raise."""
+    kept = []
+    for s in subjects:
+        try:
+            calibrate(s, settings.round_s, timer)
+            if settings.warmup and s.trial.setup is not None:
+                time_round(s, timer)
+        except Exception as exc:  # noqa: BLE001
+            outcome.failed.append({"item": f"{workload.name}[{s.name}]", "error": _error_text(exc)})
+            continue
+        kept.append(s)
+    return kept
+
+
+def _stats(samples: Sequence[float], iterations: int) -> dict[str, Any]:
+    data = np.asarray(samples, dtype=float)
+    q1, median, q3 = (float(v) for v in np.quantile(data, [0.25, 0.5, 0.75]))
+    return {
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "mean": float(data.mean()),
+        "stddev": float(data.std(ddof=1)) if data.size > 1 else 0.0,
+        "median": median,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "rounds": int(data.size),
+        "iterations": iterations,
+        "data": [float(v) for v in data],
+    }
+
+
+def _row(workload: Workload, subject: Subject) -> dict[str, Any]:
+    description = workload.description
+    if subject.kind == "baseline":
+        description = next(b.description for b in baselines_of(workload) if b.name == subject.name)
+    return {
+        "group": workload.name,
+        "name": f"{workload.name}[{subject.name}]",
+        "params": {"workload": workload.name, "engine": subject.name},
+        "extra_info": {
+            "workload": workload.name,
+            "engine": subject.name,
+            "kind": subject.kind,
+            "description": description,
+            "nodes": workload.nodes,
+            "series": workload.series,
+        },
+        "stats": _stats(subject.samples, subject.iterations),
+    }
+
+
+def _cpu_brand() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine, in the keys pytest-benchmark used (the page reads these)."""
+    return {
+        "node": platform.node(),
+        "cpu": {"brand_raw": _cpu_brand(), "count": os.cpu_count()},
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(),
+        "system": platform.system(),
+        "release": platform.release(),
+    }
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def progress_line(workload: Workload, subjects: Sequence[Subject], reference: str, seconds: float) -> str:
+    """``note_graph  reference 21.4 µs | torch-cpu 9.8 µs 0.46x [0.45-0.47] | 18 rounds, 1.4 s``."""
+    from gradspec.conformance.bench_report import format_seconds
+
+    base = next((s for s in subjects if s.name == reference), None)
+    parts = []
+    for s in subjects:
+        text = f"{s.name} {format_seconds(float(np.median(s.samples)))}"
+        if base is not None and s is not base:
+            text += " " + ratio_of_medians(s.samples, base.samples, paired=True).text()
+        parts.append(text)
+    rounds = len(subjects[0].samples) if subjects else 0
+    return f"  {workload.name:20s} {' | '.join(parts)} | {rounds} rounds, {seconds:.1f} s"
+
+
+def run_benchmarks(
+    specs: Sequence[str],
     json_path: Path,
     *,
     workloads: Sequence[str] = (),
     quick: bool = False,
     memory: bool = True,
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """The pytest command line of a bench run, bounded so a full run takes minutes."""
-    argv = [
-        str(BENCH_SUITE),
-        "-c",
-        str(PYTEST_INI),
-        "--rootdir",
-        str(BENCH_SUITE.parent),
-        "--import-mode=importlib",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "gradspec.conformance.bench",
-        "--benchmark-json",
-        str(json_path),
-        "--benchmark-group-by=group",
-        "--benchmark-sort=name",
-        "--benchmark-columns=min,median,iqr,rounds",
-        "--benchmark-warmup=on",
-        f"--benchmark-warmup-iterations={5 if quick else 50}",
-        f"--benchmark-min-rounds={3 if quick else 5}",
-        f"--benchmark-max-time={0.05 if quick else 0.5}",
-    ]
-    for spec in engines:
-        argv += ["--bench-engine", spec]
-    for pattern in workloads:
-        argv += ["--bench-workload", pattern]
-    if quick:
-        argv.append("--bench-quick")
-    if memory:
-        argv.append("--bench-memory")
-    return argv + list(extra)
+    large: bool = False,
+    reference: str = "reference",
+    engines: Sequence[Engine] | None = None,
+    cpu_time: bool = False,
+    say: Callable[[str], None] = print,
+    clock: Clock = time.perf_counter,
+) -> int:
+    """Time the selected workloads on the engines ``specs`` names and write ``json_path``.
 
+    Returns the number of workloads timed (0: nothing selected). ``engines`` are
+    the loaded ``specs`` when the caller has them; loading errors raise
+    :class:`~gradspec.conformance.loader.EngineLoadError` before any timing.
 
-def run_benchmarks(engines: Sequence[str], json_path: Path, **options: Any) -> pytest.ExitCode | int:
-    """Run the bench suite in this process; pytest-benchmark writes its JSON to ``json_path``."""
+    ``cpu_time`` times rounds by the process's CPU time instead of the wall
+    clock, when no engine runs on CUDA (whose work the CPU clock would not see).
+    With every thread pool pinned to one thread the CPU time is the work itself,
+    and time spent waiting for a core that other processes hold is not counted:
+    on a shared machine a wall-clock round is either the work or the work plus a
+    scheduler slice of someone else's, and the ratios swing with that mix.
+    """
+    if engines is None:
+        engines = load_engines(list(specs))
+    cpu_time = cpu_time and not any(e.device.startswith("cuda") for e in engines if not e.unavailable)
+    timer: Clock = time.process_time if cpu_time else clock
+    chosen = select_workloads(workloads, quick, large)
+    if not chosen:
+        return 0
+    settings = QUICK if quick else FULL
+    started = clock()
+    deadline = started + settings.timing_s if settings.timing_s is not None else None
+    end = started + settings.total_s if settings.total_s is not None else None
+    load_before = _load_average()
+    outcome = Outcome()
+    rows: list[dict[str, Any]] = []
+    mode = f"quick (capped at {settings.total_s:g} s)" if quick else "full"
+    say(
+        f"gradspec bench: {len(chosen)} workloads on {', '.join(e.name for e in engines)}; "
+        f"{mode} run, engines interleaved round by round, timed by {'CPU' if cpu_time else 'wall'} clock"
+    )
+    pairs = list(zip(specs, engines, strict=True))
+    chains: list[tuple[dict[str, Any], str, str]] = []  # (row, engine spec, workload): memory to measure
+    for i, workload in enumerate(chosen):
+        subjects = _warmed(subjects_for(workload, pairs, outcome), settings, workload, outcome, timer)
+        if not subjects:
+            say(f"  {workload.name:20s} no engine could run it")
+            continue
+        share = None
+        if deadline is not None:
+            share = clock() + max(0.0, deadline - clock()) / (len(chosen) - i)
+        spent = measure(subjects, settings, deadline=share, reference=reference, clock=clock, timer=timer)
+        for s in subjects:
+            if s.error:
+                outcome.failed.append({"item": f"{workload.name}[{s.name}]", "error": s.error})
+        subjects = [s for s in subjects if not s.error]
+        if not subjects:
+            say(f"  {workload.name:20s} failed on every engine")
+            continue
+        say(progress_line(workload, subjects, reference, spent))
+        for s in subjects:
+            rows.append(_row(workload, s))
+            if memory and workload.series == "deep_chain" and s.kind == "engine":
+                chains.append((rows[-1], s.engine_spec, workload.name))
+    if chains:
+        say(f"  peak memory of the deep chain: {len(chains)} fresh processes")
+    for row, spec, name in chains:
+        left = end - clock() if end is not None else None
+        if left is not None and left < 1.0:
+            found: dict[str, Any] = {"error": "not measured: the quick run's time was spent"}
+        elif left is not None:
+            found = measure_peak_memory(spec, name, left)
+        else:
+            found = measure_peak_memory(spec, name)
+        row["extra_info"]["peak_memory"] = found
+    document = {
+        "machine_info": machine_info(),
+        "datetime": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "benchmarks": rows,
+        "gradspec": {
+            "engines": [e.metadata() for e in engines],
+            "quick": quick,
+            "interleaved": True,
+            "clock": "process CPU time" if cpu_time else "wall clock",
+            "settings": {k: v for k, v in vars(settings).items()},
+            "elapsed_s": round(clock() - started, 1),
+            "failed": outcome.failed,
+            "skipped": outcome.skipped,
+            # Timings from a busy machine are noise; the page warns when the load exceeded the CPUs.
+            "load_average": {"before": load_before, "after": _load_average(), "cpus": os.cpu_count()},
+            "threads": {var: os.environ.get(var) for var in THREAD_VARIABLES},
+            "workloads": {w.name: w.description for w in chosen},
+        },
+    }
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    return pytest.main(bench_argv(engines, json_path, **options))
+    json_path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return len(chosen)

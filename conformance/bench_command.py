@@ -1,22 +1,24 @@
 """``gradspec bench``: time the workloads on engines, write the JSON and the page, and gate.
 
 Exit codes:
-  0  the run finished (and, with --compare, no ratio worsened past --fail-over)
-  1  a ratio to the reference worsened by more than --fail-over, or a workload failed on an engine
+  0  the run finished (and, with --compare, every compared ratio was stable, none worse than --fail-over)
+  1  a stable ratio to the reference worsened by more than --fail-over, or a workload failed on an engine
   2  usage or input error: unknown engine, bad option, unreadable or malformed baseline
-  3  the harness itself failed (pytest could not run, no JSON was written)
+  3  the harness itself failed (no JSON was written)
+  4  --compare undecided: no stable ratio worsened, but some ratio was unstable (its 95% interval
+     too wide, in this run or the baseline), so the gate neither passes nor fails it; rerun
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from gradspec.conformance.bench import run_benchmarks
+from gradspec.conformance.bench import THREAD_VARIABLES, run_benchmarks
 from gradspec.conformance.bench_report import busy, format_seconds, write_bench_page
 from gradspec.conformance.bench_results import (
     REFERENCE,
@@ -24,12 +26,13 @@ from gradspec.conformance.bench_results import (
     BenchRun,
     Comparison,
     compare,
-    ratios,
+    ratio_estimates,
     read_bench,
 )
+from gradspec.conformance.bench_stats import UNSTABLE_SPREAD
 from gradspec.conformance.loader import EngineLoadError, load_engines
 
-EXIT_OK, EXIT_SLOWER, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+EXIT_OK, EXIT_SLOWER, EXIT_USAGE, EXIT_HARNESS, EXIT_UNDECIDED = 0, 1, 2, 3, 4
 EXIT_CODES_HELP = __doc__.split("Exit codes:\n", 1)[1]
 
 
@@ -39,24 +42,29 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def ratio_table(run: BenchRun, reference: str) -> str:
-    """Medians and ratios to the reference engine, one line per (workload, engine)."""
-    found = ratios(run, reference)
-    lines = [f"{'workload':22s} {'engine':22s} {'median':>10s}  ratio to {reference}"]
+    """Medians and ratios (with 95% intervals) to the reference engine, one line per (workload, engine)."""
+    found = ratio_estimates(run, reference)
+    lines = [f"{'workload':20s} {'engine':20s} {'median':>10s}  ratio to {reference} [95% interval]"]
     for name in run.workloads():
         for t in (t for t in run.timings if t.workload == name):
             ratio = found.get((t.workload, t.engine))
-            shown = f"{ratio:.2f}x" if ratio is not None else "-"
-            lines.append(f"{t.workload:22s} {t.engine:22s} {format_seconds(t.median):>10s}  {shown}")
+            if ratio is None:
+                shown = "-"
+            elif t.engine == reference:
+                shown = "1 (reference)"
+            else:
+                shown = ratio.text() + (f" ({ratio.why_unstable})" if ratio.unstable else "")
+            lines.append(f"{t.workload:20s} {t.engine:20s} {format_seconds(t.median):>10s}  {shown}")
     return "\n".join(lines)
 
 
 def gate_table(comparisons: list[Comparison]) -> str:
-    lines = [f"{'workload':22s} {'engine':22s} {'baseline':>9s} {'now':>9s} {'change':>8s}"]
+    lines = [f"{'workload':20s} {'engine':20s} {'baseline':>20s} {'now':>20s} {'change':>8s}  verdict"]
     for c in comparisons:
-        flag = "  SLOWER" if c.regressed else ""
+        verdict = {"ok": "ok", "slower": "SLOWER", "unstable": f"UNSTABLE, not judged: {c.why_unstable}"}
         lines.append(
-            f"{c.workload:22s} {c.engine:22s} {c.baseline_ratio:8.2f}x {c.current_ratio:8.2f}x "
-            f"{c.change_pct:+7.1f}%{flag}"
+            f"{c.workload:20s} {c.engine:20s} {c.baseline.text():>20s} {c.current.text():>20s} "
+            f"{c.change_pct:+7.1f}%  {verdict[c.verdict]}"
         )
     return "\n".join(lines)
 
@@ -70,14 +78,68 @@ def _gate(run: BenchRun, baseline: BenchRun, source: str, fail_over: float, refe
     print(f"\ngate: ratio to {reference} against {source}, failing over +{fail_over:g}%")
     print(gate_table(comparisons))
     compared = {(c.workload, c.engine) for c in comparisons}
-    for workload, engine in sorted(set(ratios(baseline, reference)) - compared):
+    for workload, engine in sorted(set(ratio_estimates(baseline, reference)) - compared):
         if engine != reference:
             print(f"gate: not compared, absent from this run: {workload} on {engine}")
-    slower = [c for c in comparisons if c.regressed]
+    slower = [c for c in comparisons if c.verdict == "slower"]
+    unstable = [c for c in comparisons if c.verdict == "unstable"]
     if slower:
         print(f"gradspec bench: {len(slower)} ratio(s) worsened by more than {fail_over:g}%", file=sys.stderr)
+        if unstable:
+            print(f"gradspec bench: {len(unstable)} more ratio(s) unstable, not judged", file=sys.stderr)
         return EXIT_SLOWER
+    if unstable:
+        print(
+            f"gradspec bench: gate undecided: {len(unstable)} ratio(s) unstable (95% interval wider than a "
+            f"factor {UNSTABLE_SPREAD:g}, or no per-round data), so neither passed nor failed; rerun on a "
+            "calmer machine",
+            file=sys.stderr,
+        )
+        return EXIT_UNDECIDED
     return EXIT_OK
+
+
+PINNED = "GRADSPEC_BENCH_THREADS"
+"""Set in the process that times, so it knows its thread variables were fixed before NumPy loaded."""
+
+
+def _argv_of(args: argparse.Namespace) -> list[str]:
+    """The ``gradspec bench`` arguments that reproduce ``args`` (for the pinned-threads process)."""
+    argv = [
+        "bench",
+        "--report-dir",
+        args.report_dir,
+        "--reference",
+        args.reference,
+        "--threads",
+        str(args.threads),
+    ]
+    for engine in args.engine:
+        argv += ["--engine", engine]
+    for pattern in args.workload:
+        argv += ["--workload", pattern]
+    argv += [
+        flag
+        for flag, on in (("--quick", args.quick), ("--large", args.large), ("--no-memory", args.no_memory))
+        if on
+    ]
+    if args.compare:
+        argv += ["--compare", args.compare, "--fail-over", str(args.fail_over)]
+    return argv
+
+
+def _with_pinned_threads(args: argparse.Namespace) -> int:
+    """Run the bench in a child whose thread variables are set before any library reads them.
+
+    Thread pools read OMP_NUM_THREADS and its kin once, when they load, and this
+    process has loaded NumPy already. On a shared machine an engine whose pool
+    spins on every core it finds (torch's OpenMP) is timed mostly waiting for
+    the other processes, so its ratios swing by factors from run to run; with
+    the same thread count for every engine the ratios compare the engines.
+    """
+    env = dict(os.environ, **{var: str(args.threads) for var in (*THREAD_VARIABLES, PINNED)})
+    command = [sys.executable, "-m", "gradspec.conformance.cli", *_argv_of(args)]
+    return subprocess.run(command, env=env, check=False).returncode
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -98,23 +160,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.from_json:
         json_path = Path(args.from_json)
     else:
+        if args.threads > 0 and os.environ.get(PINNED) != str(args.threads):
+            return _with_pinned_threads(args)  # which loads the engines, once
         try:
-            load_engines(args.engine)  # fail before any timing, with the one-line reason
+            engines = load_engines(args.engine)  # fail before any timing, with the one-line reason
         except EngineLoadError as exc:
             return _fail(str(exc))
         json_path = report_dir / "bench.json"
         json_path.unlink(missing_ok=True)
-        status = run_benchmarks(
+        timed = run_benchmarks(
             args.engine,
             json_path,
             workloads=args.workload,
             quick=args.quick,
             memory=not args.no_memory,
-            extra=args.pytest_args,
+            large=args.large,
+            reference=args.reference,
+            engines=engines,
+            cpu_time=args.threads == 1,
         )
-        if status == pytest.ExitCode.USAGE_ERROR:
-            return EXIT_USAGE
-        if status == pytest.ExitCode.NO_TESTS_COLLECTED:
+        if not timed:
             return _fail("no workload selected (check --workload)")
         if not json_path.exists():
             return _fail(f"the run wrote no benchmark JSON to {json_path}", EXIT_HARNESS)
@@ -123,6 +188,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except BenchResultsError as exc:
         return _fail(str(exc), EXIT_USAGE if args.from_json else EXIT_HARNESS)
 
+    print()
     print(ratio_table(run, args.reference))
     load = run.gradspec.get("load_average") or {}
     if busy(load):
@@ -132,7 +198,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     page = write_bench_page(run, report_dir / "bench.html", reference=args.reference)
-    print(f"gradspec bench: results in {json_path}, page in {page}")
     code = EXIT_OK
     failed: list[dict[str, Any]] = run.gradspec.get("failed", [])
     for item in failed:
@@ -140,7 +205,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if failed:
         code = EXIT_SLOWER
     if baseline is not None:
-        code = max(code, _gate(run, baseline, args.compare, args.fail_over, args.reference))
+        gate = _gate(run, baseline, args.compare, args.fail_over, args.reference)
+        code = EXIT_SLOWER if EXIT_SLOWER in (code, gate) else max(code, gate)
+    print(f"gradspec bench: open {page} (the data: {json_path})")
     return code
 
 
@@ -149,8 +216,9 @@ def add_parser(commands: Any) -> None:
     bench = commands.add_parser(
         "bench",
         help="time the workloads on engines; write bench.json and bench.html; optionally gate",
-        description="Time the same workloads on every engine with pytest-benchmark. Ratios are to "
-        "the reference engine in the same run, so the gate compares engines, not machines.",
+        description="Time the same workloads on every engine, the engines interleaved round by round. "
+        "Ratios are to the reference engine in the same run, each with a 95%% bootstrap interval, so the "
+        "gate compares engines, not machines, and judges only stable ratios.",
         epilog="exit codes:\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -172,7 +240,12 @@ def add_parser(commands: Any) -> None:
         help="only workloads matching GLOB; repeatable",
     )
     bench.add_argument(
-        "--quick", action="store_true", help="a smoke run: few rounds, chains up to 10^4 nodes"
+        "--quick",
+        action="store_true",
+        help="a smoke run under a minute: fewer, shorter rounds, chains up to 10^4 nodes",
+    )
+    bench.add_argument(
+        "--large", action="store_true", help="also the 10^6-node chain (seconds a round, gigabytes of memory)"
     )
     bench.add_argument(
         "--no-memory", action="store_true", help="skip the deep chain's peak-memory subprocesses"
@@ -183,14 +256,20 @@ def add_parser(commands: Any) -> None:
         metavar="ENGINE",
         help="engine the ratios divide by (default: reference)",
     )
+    bench.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads for every engine's thread pools (OMP/OpenBLAS/MKL_NUM_THREADS); the default 1 "
+        "also times by CPU time, which a shared machine's other processes do not inflate; 0 leaves "
+        "the environment's settings and times by the wall clock",
+    )
     bench.add_argument("--compare", metavar="BASELINE.json", help="an earlier bench.json to gate against")
     bench.add_argument(
         "--fail-over", type=float, metavar="PCT", help="fail when a ratio grew by more than PCT percent"
     )
     bench.add_argument(
         "--from-json", metavar="BENCH.json", help="report (and gate) an earlier run instead of running"
-    )
-    bench.add_argument(
-        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra arguments passed to pytest after --"
     )
     bench.set_defaults(handler=cmd_bench)

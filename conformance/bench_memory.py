@@ -92,19 +92,19 @@ def measure_here(engine_spec: str, workload_name: str) -> dict[str, Any]:
     return result
 
 
-def measure_peak_memory(engine_spec: str, workload_name: str) -> dict[str, Any]:
-    """:func:`measure_here` in a fresh interpreter; ``{"error": ...}`` when that fails."""
+def measure_peak_memory(engine_spec: str, workload_name: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+    """:func:`measure_here` in a fresh interpreter; ``{"error": ...}`` on failure or past ``timeout_s``."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     try:
         done = subprocess.run(
             [sys.executable, "-m", __name__, engine_spec, workload_name],
             capture_output=True,
             text=True,
-            timeout=TIMEOUT_S,
+            timeout=timeout_s,
             env=env,
         )
     except subprocess.TimeoutExpired:
-        return {"error": f"no result within {TIMEOUT_S} s"}
+        return {"error": f"no result within {timeout_s:.0f} s"}
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

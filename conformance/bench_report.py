@@ -16,8 +16,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from gradspec.conformance.bench_results import REFERENCE, BenchRun, Timing, ratios
-from gradspec.conformance.svg import Bar, Series, bar_chart, line_chart
+from gradspec.conformance.bench_results import REFERENCE, BenchRun, Timing, ratio_estimates
+from gradspec.conformance.bench_stats import CONFIDENCE, UNSTABLE_SPREAD, Ratio
+from gradspec.conformance.svg import Bar, Series, bar_chart, engine_colours, line_chart
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCALING_SERIES = "deep_chain"
@@ -55,6 +56,8 @@ class Row:
     iqr: str
     rounds: int
     ratio: str
+    interval: str = ""
+    unstable: str = ""  # why the ratio cannot be trusted; empty when it can
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,29 @@ class Group:
     chart: Markup
 
 
-def _ratio_text(ratio: float | None, reference: str, engine: str) -> str:
+def run_colours(run: BenchRun) -> dict[str, str]:
+    """Each engine's colour for every chart of the page (baselines grey), fixed for gradspec's engines."""
+    names = [e.get("name", "") for e in run.gradspec.get("engines", [])]
+    names += [t.engine for t in run.timings if t.kind != "baseline"]
+    return engine_colours(dict.fromkeys(names), [t.engine for t in run.timings if t.kind == "baseline"])
+
+
+def _ratio_text(ratio: Ratio | None, reference: str, engine: str) -> str:
     if ratio is None:
         return "-"
     if engine == reference:
         return "1 (reference)"
-    if ratio >= 1:
-        return f"{ratio:.2f}x the time ({ratio:.2f}x slower)"
-    return f"{ratio:.2f}x the time ({1 / ratio:.2f}x faster)"
+    if ratio.value >= 1:
+        return f"{ratio.value:.2f}x the time ({ratio.value:.2f}x slower)"
+    return f"{ratio.value:.2f}x the time ({1 / ratio.value:.2f}x faster)"
+
+
+def _interval_text(ratio: Ratio | None, engine: str, reference: str) -> str:
+    if ratio is None or engine == reference:
+        return ""
+    if ratio.low is None or ratio.high is None:
+        return "no interval"
+    return f"{ratio.low:.3g}x to {ratio.high:.3g}x"
 
 
 def _spread(values: list[float]) -> bool:
@@ -80,62 +98,105 @@ def _spread(values: list[float]) -> bool:
     return len(positive) > 1 and max(positive) / min(positive) > 50
 
 
+def _quartiles(t: Timing) -> tuple[float, float]:
+    if t.q1 is not None and t.q3 is not None:
+        return t.q1, t.q3
+    return max(t.minimum, t.median - t.iqr / 2), t.median + t.iqr / 2
+
+
 def groups(run: BenchRun, reference: str) -> list[Group]:
     """One table and bar chart of medians per workload, engines and baselines side by side."""
-    found = ratios(run, reference)
+    found = ratio_estimates(run, reference)
+    colours = run_colours(run)
     out = []
     for name in run.workloads():
         timings = [t for t in run.timings if t.workload == name]
         unit, scale = time_unit(max(t.median for t in timings))
         chart = bar_chart(
             [
-                Bar(t.engine, t.median / scale, low=t.minimum / scale, high=(t.median + t.iqr) / scale)
+                Bar(
+                    t.engine,
+                    t.median / scale,
+                    colours[t.engine],
+                    low=_quartiles(t)[0] / scale,
+                    high=_quartiles(t)[1] / scale,
+                    text=format_seconds(t.median),
+                )
                 for t in timings
             ],
-            title=f"{name}: median time",
-            value_label=f"{unit} per run (bar: median; whisker: min to median+IQR)",
+            title=f"{name}: median time per call",
+            value_label=f"{unit} per call (bar: median of the rounds; whisker: their quartiles)",
             log=_spread([t.median for t in timings]),
         )
-        rows = [
-            Row(
-                t.engine,
-                t.kind,
-                format_seconds(t.median),
-                format_seconds(t.minimum),
-                format_seconds(t.iqr),
-                t.rounds,
-                _ratio_text(found.get((t.workload, t.engine)), reference, t.engine),
+        rows = []
+        for t in timings:
+            ratio = found.get((t.workload, t.engine))
+            shaky = ratio is not None and t.engine != reference and ratio.unstable
+            rows.append(
+                Row(
+                    t.engine,
+                    t.kind,
+                    format_seconds(t.median),
+                    format_seconds(t.minimum),
+                    format_seconds(t.iqr),
+                    t.rounds,
+                    _ratio_text(ratio, reference, t.engine),
+                    _interval_text(ratio, t.engine, reference),
+                    ratio.why_unstable if shaky and ratio is not None else "",
+                )
             )
-            for t in timings
-        ]
         out.append(
             Group(name, run.gradspec.get("workloads", {}).get(name, timings[0].description), rows, chart)
         )
     return out
 
 
-def ratio_charts(run: BenchRun, reference: str) -> list[Markup]:
-    """Per engine other than the reference, its ratio on every workload (log scale: 1 is parity)."""
-    found = ratios(run, reference)
-    by_engine: dict[str, list[Bar]] = defaultdict(list)
-    for (workload, engine), ratio in found.items():
-        if engine != reference:
-            by_engine[engine].append(Bar(workload, ratio))
-    charts = []
-    for engine, bars in by_engine.items():
-        values = [b.value for b in bars]
-        lo = 10.0 ** math.floor(math.log10(min([*values, 1.0])))
-        hi = 10.0 ** math.ceil(math.log10(max([*values, 1.0]) * 1.0001))
-        charts.append(
-            bar_chart(
-                bars,
-                title=f"{engine}: time relative to {reference}",
-                value_label=f"median / {reference}'s median (log; above 1 is slower)",
-                log=True,
-                value_range=(lo, hi if hi > lo else lo * 10),
+def ratio_chart(run: BenchRun, reference: str) -> Markup | None:
+    """Every engine's ratio on every workload, in the engine's colour, with its interval (log: 1 is parity).
+
+    An unstable ratio is drawn pale and labelled so: the data do not pin it down.
+    """
+    found = ratio_estimates(run, reference)
+    colours = run_colours(run)
+    bars: list[Bar] = []
+    shown: list[str] = []
+    for workload in run.workloads():
+        first = True
+        for t in (t for t in run.timings if t.workload == workload and t.engine != reference):
+            ratio = found.get((workload, t.engine))
+            if ratio is None:
+                continue
+            text = f"{ratio.value:.2f}x" + (" unstable" if ratio.unstable else "")
+            bars.append(
+                Bar(
+                    workload if first else "",
+                    ratio.value,
+                    colours[t.engine],
+                    low=ratio.low,
+                    high=ratio.high,
+                    text=text,
+                    unstable=ratio.unstable,
+                )
             )
-        )
-    return charts
+            first = False
+            if t.engine not in shown:
+                shown.append(t.engine)
+    if not bars:
+        return None
+    values = [v for b in bars for v in (b.value, b.low, b.high) if v is not None and v > 0]
+    lo = 10.0 ** math.floor(math.log10(min([*values, 1.0])))
+    hi = 10.0 ** math.ceil(math.log10(max([*values, 1.0]) * 1.0001))
+    return bar_chart(
+        bars,
+        title=f"time relative to {reference}, per workload",
+        value_label=f"median / {reference}'s median (log; right of the dashed line is slower); "
+        f"whisker: {CONFIDENCE:.0%} interval",
+        log=True,
+        value_range=(lo, hi if hi > lo else lo * 10),
+        legend=[(name, colours[name], "bar") for name in shown],
+        guide=1.0,
+        width=640,
+    )
 
 
 def _series_timings(run: BenchRun) -> dict[str, list[Timing]]:
@@ -148,8 +209,14 @@ def _series_timings(run: BenchRun) -> dict[str, list[Timing]]:
 
 def scaling_chart(run: BenchRun) -> Markup | None:
     """Backward time per node against chain length, log-log: flat means linear time."""
+    colours = run_colours(run)
     series = [
-        Series(engine, [(t.nodes, t.median / t.nodes * 1e9) for t in ts if t.nodes], markers=True)
+        Series(
+            engine,
+            [(t.nodes, t.median / t.nodes * 1e9) for t in ts if t.nodes],
+            colours[engine],
+            markers=True,
+        )
         for engine, ts in _series_timings(run).items()
     ]
     if not series:
@@ -190,6 +257,7 @@ def memory_rows(run: BenchRun) -> list[dict[str, Any]]:
 
 def memory_chart(run: BenchRun) -> Markup | None:
     """Peak resident growth (and the Python heap where measured) against chain length, log-log."""
+    colours = run_colours(run)
     series = []
     for engine, ts in _series_timings(run).items():
         rss = [(t.nodes, t.peak_memory["rss_bytes"]) for t in ts if (t.peak_memory or {}).get("rss_bytes")]
@@ -199,9 +267,9 @@ def memory_chart(run: BenchRun) -> Markup | None:
             if (t.peak_memory or {}).get("python_heap_bytes")
         ]
         if rss:
-            series.append(Series(f"{engine} (resident)", rss, markers=True))
+            series.append(Series(f"{engine} (resident)", rss, colours[engine], markers=True))
         if heap:
-            series.append(Series(f"{engine} (tracemalloc)", heap, dashed=True, markers=True))
+            series.append(Series(f"{engine} (tracemalloc)", heap, colours[engine], dashed=True, markers=True))
     if not series:
         return None
     return line_chart(
@@ -236,7 +304,9 @@ def render_bench_page(run: BenchRun, reference: str = REFERENCE) -> str:
         engines=engines,
         machine=run.machine,
         groups=groups(run, reference),
-        ratio_charts=ratio_charts(run, reference),
+        ratio_chart=ratio_chart(run, reference),
+        unstable_spread=UNSTABLE_SPREAD,
+        confidence=CONFIDENCE,
         scaling=scaling_chart(run),
         memory=memory_rows(run),
         memory_chart=memory_chart(run),

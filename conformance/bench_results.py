@@ -3,9 +3,11 @@
 pytest-benchmark's JSON is the one record a bench run leaves; the report and the
 gate both start from it, so neither re-runs nor re-derives what the run measured.
 A ratio is an engine's median over the reference engine's median *in the same
-run*: both ran on the same machine minutes apart, so comparing ratios across runs
-asks whether an engine got slower relative to the reference, which a slower (or
-busier) machine alone does not change.
+run*: both ran on the same machine, round for round, so comparing ratios across
+runs asks whether an engine got slower relative to the reference, which a slower
+machine alone does not change. A busier machine can still move a ratio, so every
+ratio carries a bootstrap interval (:mod:`bench_stats`) and the gate judges only
+stable ones.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradspec.conformance.bench_stats import Ratio, ratio_of_medians
 from gradspec.conformance.inputs import read_input_text
 
 REFERENCE = "reference"
@@ -36,10 +39,13 @@ class Timing:
     iqr: float
     rounds: int
     kind: str = "engine"  # or "baseline"
+    q1: float | None = None
+    q3: float | None = None
     nodes: int | None = None
     series: str | None = None
     description: str = ""
     peak_memory: dict[str, Any] | None = None
+    samples: tuple[float, ...] = ()  # seconds per call, one per round, in round order
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,20 @@ class BenchRun:
     machine: dict[str, Any]
     when: str
 
-    def median(self, workload: str, engine: str) -> float | None:
+    def timing(self, workload: str, engine: str) -> Timing | None:
         for t in self.timings:
             if t.workload == workload and t.engine == engine:
-                return t.median
+                return t
         return None
+
+    def median(self, workload: str, engine: str) -> float | None:
+        found = self.timing(workload, engine)
+        return found.median if found is not None else None
+
+    @property
+    def interleaved(self) -> bool:
+        """Whether the engines' rounds alternated, so round i of each can be paired."""
+        return bool(self.gradspec.get("interleaved"))
 
     def workloads(self) -> list[str]:
         """Workload names in the order the run met them."""
@@ -80,11 +95,14 @@ def _timing(entry: dict[str, Any]) -> Timing:
         minimum=float(stats.get("min", median)),
         iqr=float(stats.get("iqr", 0.0)),
         rounds=int(stats.get("rounds", 0)),
+        q1=float(stats["q1"]) if "q1" in stats else None,
+        q3=float(stats["q3"]) if "q3" in stats else None,
         kind=str(info.get("kind", "engine")),
         nodes=info.get("nodes"),
         series=info.get("series"),
         description=str(info.get("description", "")),
         peak_memory=info.get("peak_memory"),
+        samples=tuple(float(v) for v in stats.get("data") or ()),
     )
 
 
@@ -114,29 +132,50 @@ def read_bench(path: str | Path) -> BenchRun:
     return parse_bench(data, str(path))
 
 
-def ratios(run: BenchRun, reference: str = REFERENCE) -> dict[tuple[str, str], float]:
-    """(workload, engine) -> median / the reference engine's median for that workload.
+def ratio_estimates(run: BenchRun, reference: str = REFERENCE) -> dict[tuple[str, str], Ratio]:
+    """(workload, engine) -> its :class:`Ratio` to the reference engine's median for that workload.
 
     Above 1 means slower than the reference. Workloads the reference did not
     complete have no ratios: there is nothing in the run to divide by.
     """
-    out: dict[tuple[str, str], float] = {}
+    out: dict[tuple[str, str], Ratio] = {}
     for t in run.timings:
-        base = run.median(t.workload, reference)
-        if base is not None:
-            out[(t.workload, t.engine)] = t.median / base
+        base = run.timing(t.workload, reference)
+        if base is None:
+            continue
+        if t.samples and base.samples:
+            estimate = ratio_of_medians(t.samples, base.samples, paired=run.interleaved)
+            # The table's ratio is the one of its medians, whatever the rounds held.
+            value = t.median / base.median
+            low, high = min(estimate.low or value, value), max(estimate.high or value, value)
+            out[(t.workload, t.engine)] = Ratio(value, low, high, estimate.rounds)
+        else:
+            out[(t.workload, t.engine)] = Ratio(t.median / base.median)
     return out
+
+
+def ratios(run: BenchRun, reference: str = REFERENCE) -> dict[tuple[str, str], float]:
+    """(workload, engine) -> median / the reference engine's median (the point values only)."""
+    return {key: r.value for key, r in ratio_estimates(run, reference).items()}
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One (workload, engine) ratio in the baseline and in this run."""
+    """One (workload, engine) ratio in the baseline and in this run, and the gate's verdict on it."""
 
     workload: str
     engine: str
-    baseline_ratio: float
-    current_ratio: float
+    baseline: Ratio
+    current: Ratio
     fail_over: float
+
+    @property
+    def baseline_ratio(self) -> float:
+        return self.baseline.value
+
+    @property
+    def current_ratio(self) -> float:
+        return self.current.value
 
     @property
     def change_pct(self) -> float:
@@ -144,16 +183,35 @@ class Comparison:
         return (self.current_ratio / self.baseline_ratio - 1.0) * 100.0
 
     @property
+    def unstable(self) -> bool:
+        """Either side's ratio is too uncertain to judge: the gate neither passes nor fails it."""
+        return self.baseline.unstable or self.current.unstable
+
+    @property
+    def why_unstable(self) -> str:
+        parts = [
+            f"{side}: {r.why_unstable}" for side, r in (("baseline", self.baseline), ("now", self.current))
+        ]
+        return "; ".join(p for p in parts if not p.endswith(": "))
+
+    @property
     def regressed(self) -> bool:
-        return self.change_pct > self.fail_over
+        return not self.unstable and self.change_pct > self.fail_over
+
+    @property
+    def verdict(self) -> str:
+        """``unstable`` (not judged), ``slower`` (past --fail-over) or ``ok``."""
+        if self.unstable:
+            return "unstable"
+        return "slower" if self.regressed else "ok"
 
 
 def compare(
     current: BenchRun, baseline: BenchRun, fail_over: float, reference: str = REFERENCE
 ) -> list[Comparison]:
     """Every (workload, engine) that both runs have a ratio for, the reference itself excepted."""
-    before = ratios(baseline, reference)
-    now = ratios(current, reference)
+    before = ratio_estimates(baseline, reference)
+    now = ratio_estimates(current, reference)
     return [
         Comparison(workload, engine, before[(workload, engine)], ratio, fail_over)
         for (workload, engine), ratio in now.items()

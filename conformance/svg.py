@@ -38,6 +38,33 @@ PALETTE: tuple[str, ...] = (
 )
 """Okabe-Ito colours: distinguishable with the common colour-vision deficiencies."""
 
+FIXED_ENGINE_COLOURS: dict[str, str] = {
+    "reference": PALETTE[0],
+    "torch-cpu": PALETTE[1],
+    "torch-cuda": PALETTE[2],
+}
+"""gradspec's own engines keep one colour in every chart of every page."""
+BASELINE_COLOUR = "#8c8c8c"
+"""Rows that are not engines (a hand-written NumPy floor) are grey wherever they appear."""
+
+
+def engine_colours(names: Iterable[str], baselines: Iterable[str] = ()) -> dict[str, str]:
+    """One colour per engine name, the same in every chart: gradspec's engines have fixed ones,
+    other engines take the remaining palette colours in the order given, baselines are grey."""
+    out = {name: BASELINE_COLOUR for name in baselines}
+    free = [c for c in PALETTE if c not in FIXED_ENGINE_COLOURS.values()]
+    extra = 0
+    for name in names:
+        if name in out:
+            continue
+        if name in FIXED_ENGINE_COLOURS:
+            out[name] = FIXED_ENGINE_COLOURS[name]
+        else:
+            out[name] = free[extra % len(free)]
+            extra += 1
+    return out
+
+
 Point = tuple[float, float]
 
 _FONT = "font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\""
@@ -62,13 +89,20 @@ class Series:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: a label, a value and optionally an interval ``[low, high]`` drawn as an error bar."""
+    """One bar: a label, a value and optionally an interval ``[low, high]`` drawn as an error bar.
+
+    ``text`` is the value label written after the bar (and after its whisker),
+    with its unit; it defaults to the bare number. An ``unstable`` bar is drawn
+    pale with a dashed outline, for a value the data cannot pin down.
+    """
 
     label: str
     value: float
     colour: str | None = None
     low: float | None = None
     high: float | None = None
+    text: str | None = None
+    unstable: bool = False
 
 
 class Scale:
@@ -197,7 +231,7 @@ class _Canvas:
         y: Scale,
         x_label: str,
         y_label: str,
-        legend: Sequence[tuple[str, str, bool]],
+        legend: Sequence[LegendEntry],
     ) -> None:
         self.title, self.width, self.height = title, width, height
         self.x, self.y = x, y
@@ -256,19 +290,28 @@ class _Canvas:
         return Markup("".join(parts))
 
 
-def _legend(entries: Sequence[tuple[str, str, bool]], left: float, top: float, room: float) -> list[str]:
-    """Legend items (label, colour, dashed) in rows under the title, wrapping at ``room`` pixels."""
+LegendEntry = tuple[str, str, str]
+"""(label, colour, swatch): swatch ``line``, ``dashed``, ``point`` or ``bar``, drawn as the data is."""
+
+
+def _swatch(kind: str, x: float, y: float, colour: str) -> str:
+    if kind == "point":
+        return f'<circle class="swatch-point" cx="{x + 10}" cy="{y}" r="4" fill="{colour}" opacity="0.7"/>'
+    if kind == "bar":
+        return f'<rect class="swatch-bar" x="{x + 3}" y="{y - 6}" width="14" height="12" fill="{colour}"/>'
+    dash = ' stroke-dasharray="5 3"' if kind == "dashed" else ""
+    return f'<line x1="{x}" y1="{y}" x2="{x + 20}" y2="{y}" stroke="{colour}" stroke-width="3"{dash}/>'
+
+
+def _legend(entries: Sequence[LegendEntry], left: float, top: float, room: float) -> list[str]:
+    """Legend items in rows under the title, wrapping at ``room`` pixels; each swatch looks like its data."""
     parts: list[str] = []
     x, y = left, top
-    for label, colour, dashed in entries:
+    for label, colour, kind in entries:
         item = 30 + 7 * len(label)
         if x > left and x + item > left + room:
             x, y = left, y + 16
-        dash = ' stroke-dasharray="5 3"' if dashed else ""
-        parts.append(
-            f'<line x1="{x}" y1="{y}" x2="{x + 20}" y2="{y}" stroke="{escape(colour)}" '
-            f'stroke-width="3"{dash}/>'
-        )
+        parts.append(_swatch(kind, x, y, str(escape(colour))))
         parts.append(f'<text x="{x + 25}" y="{y + 4}" fill="#222">{escape(label)}</text>')
         x += item + 12
     return parts
@@ -324,7 +367,7 @@ def line_chart(
         y=Scale(y_domain, y_px, log_y),
         x_label=x_label,
         y_label=y_label,
-        legend=[(s.label, _colour(s, i), s.dashed) for i, s in enumerate(series)],
+        legend=[(s.label, _colour(s, i), "dashed" if s.dashed else "line") for i, s in enumerate(series)],
     )
     for i, (line, points) in enumerate(zip(series, usable, strict=True)):
         colour = escape(_colour(line, i))
@@ -375,7 +418,10 @@ def scatter_chart(
         y=Scale(y_domain, y_px),
         x_label=x_label,
         y_label=y_label,
-        legend=[(s.label, _colour(s, i), s.dashed) for i, s in enumerate(all_series)],
+        legend=[
+            (s.label, _colour(s, i), "point" if i < len(groups) else "dashed" if s.dashed else "line")
+            for i, s in enumerate(all_series)
+        ],
     )
     for i, (group, points) in enumerate(zip(groups, usable, strict=True)):
         colour = escape(_colour(group, i))
@@ -407,26 +453,39 @@ def bar_chart(
     bar_height: int = 22,
     log: bool = False,
     value_range: Point | None = None,
+    legend: Sequence[LegendEntry] = (),
+    guide: float | None = None,
 ) -> Markup:
     """Horizontal bars, one per :class:`Bar`, labelled on the left (names read best that way).
 
     With ``log=True`` the value axis is logarithmic and bars start at the lower
     end of its range; bars with a value the axis cannot show are drawn empty and
-    labelled with the value.
+    labelled with the value. Each value label sits past the end of its bar *and*
+    of its whisker, so no line crosses it; the right margin is sized to hold the
+    longest. ``guide`` draws a dashed vertical line at that value (1 on a chart
+    of ratios: parity).
     """
     label_room = min(220, 16 + 7 * max((len(b.label) for b in bars), default=4))
+    texts = [b.text if b.text is not None else format_number(b.value) for b in bars]
+    text_room = 14 + 7 * max((len(t) for t in texts), default=4)
     ends = [v for b in bars for v in (b.value, b.low, b.high) if v is not None]
+    if guide is not None:
+        ends.append(guide)
     domain = value_range or (auto_range(ends, log) if log else (0.0, auto_range([0.0, *ends])[1]))
-    top = 30
+    legend_rows = _legend_rows([entry[0] for entry in legend], width - 18) if legend else 0
+    top = 30 + 16 * legend_rows
     height = top + len(bars) * (bar_height + 8) + 44
-    scale = Scale(domain, (label_room, width - 60), log)
+    scale = Scale(domain, (label_room, max(label_room + 80, width - text_room)), log)
     base = scale(domain[0])
+    right = scale(domain[1])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" aria-label="{escape(title)}" {_FONT} font-size="12">',
         f"<title>{escape(title)}</title>",
         f'<text x="8" y="18" font-size="14" font-weight="600" fill="#222">{escape(title)}</text>',
     ]
+    if legend:
+        parts.extend(_legend(legend, 8, 32, width - 18))
     bottom = height - 44
     for value in scale.ticks():
         px = scale(value)
@@ -435,37 +494,50 @@ def bar_chart(
             f'<text x="{px:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#444">'
             f"{escape(format_number(value))}</text>"
         )
-    for i, bar in enumerate(bars):
+    for i, (bar, text) in enumerate(zip(bars, texts, strict=True)):
         y = top + 4 + i * (bar_height + 8)
         colour = escape(_colour(bar, i))
         shown = math.isfinite(bar.value) and (bar.value > 0 or not log)
-        end = min(max(scale(bar.value), base), scale(domain[1])) if shown else base
+        end = min(max(scale(bar.value), base), right) if shown else base
+        style = (
+            f'fill="{colour}" fill-opacity="0.3" stroke="{colour}" stroke-dasharray="4 2"'
+            if bar.unstable
+            else f'fill="{colour}"'
+        )
         parts.append(
             f'<text x="{label_room - 8}" y="{y + bar_height / 2 + 4:.1f}" text-anchor="end" fill="#222">'
             f"{escape(bar.label)}</text>"
         )
         parts.append(
-            f'<rect class="bar" data-label="{escape(bar.label)}" x="{base:.1f}" y="{y}" '
-            f'width="{max(end - base, 0):.1f}" height="{bar_height}" fill="{colour}"/>'
+            f'<rect class="bar{" unstable" if bar.unstable else ""}" data-label="{escape(bar.label)}" '
+            f'x="{base:.1f}" y="{y}" width="{max(end - base, 0):.1f}" height="{bar_height}" {style}/>'
         )
+        text_x = end
         if bar.low is not None and bar.high is not None and shown:
-            lo, hi = (min(max(scale(v), base), scale(domain[1])) for v in (bar.low, bar.high))
+            lo, hi = (min(max(scale(v), base), right) for v in (bar.low, bar.high))
             mid = y + bar_height / 2
             parts.append(
-                f'<path d="M{lo:.1f},{mid - 5:.1f}V{mid + 5:.1f}M{lo:.1f},{mid:.1f}H{hi:.1f}'
+                f'<path class="whisker" d="M{lo:.1f},{mid - 5:.1f}V{mid + 5:.1f}M{lo:.1f},{mid:.1f}H{hi:.1f}'
                 f'M{hi:.1f},{mid - 5:.1f}V{mid + 5:.1f}" stroke="#222" fill="none"/>'
             )
+            text_x = max(end, hi)
         parts.append(
-            f'<text x="{end + 6:.1f}" y="{y + bar_height / 2 + 4:.1f}" fill="#222">'
-            f"{escape(format_number(bar.value))}</text>"
+            f'<text class="value" x="{text_x + 6:.1f}" y="{y + bar_height / 2 + 4:.1f}" fill="#222">'
+            f"{escape(text)}</text>"
+        )
+    if guide is not None and domain[0] < guide < domain[1]:
+        gx = scale(guide)
+        parts.append(
+            f'<line class="guide" x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{bottom}" stroke="#555" '
+            'stroke-dasharray="4 3"/>'
         )
     parts.append(
         f'<line x1="{base:.1f}" y1="{top}" x2="{base:.1f}" y2="{bottom}" stroke="#999"/>'
-        f'<line x1="{base:.1f}" y1="{bottom}" x2="{scale(domain[1]):.1f}" y2="{bottom}" stroke="#999"/>'
+        f'<line x1="{base:.1f}" y1="{bottom}" x2="{right:.1f}" y2="{bottom}" stroke="#999"/>'
     )
     if value_label:
         parts.append(
-            f'<text x="{(base + scale(domain[1])) / 2:.1f}" y="{bottom + 34}" text-anchor="middle" '
+            f'<text x="{(base + right) / 2:.1f}" y="{bottom + 34}" text-anchor="middle" '
             f'fill="#222">{escape(value_label)}</text>'
         )
     parts.append("</svg>")

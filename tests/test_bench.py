@@ -1,30 +1,46 @@
-"""Benchmark results, ratios, gate and page, on synthetic runs (nothing here is timed).
+"""Benchmark results, ratios and their intervals, the gate, the timing loop and the page,
+on synthetic runs and a fake clock (nothing here is timed).
 
 The gate's promise is about ratios: an engine that slowed relative to the
-reference trips it, a machine that slowed everything evenly does not. Synthetic
-runs state that exactly, with no timing noise.
+reference trips it, a machine that slowed everything evenly does not, and a
+ratio too noisy to tell is neither passed nor failed. Synthetic runs state that
+exactly, with no timing noise.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from gradspec.conformance.bench import plan_cases, select_workloads
-from gradspec.conformance.bench_report import render_bench_page
+from gradspec.conformance import svg
+from gradspec.conformance.bench import (
+    QUICK,
+    Outcome,
+    Settings,
+    Subject,
+    measure,
+    select_workloads,
+    subjects_for,
+)
+from gradspec.conformance.bench_report import render_bench_page, run_colours
 from gradspec.conformance.bench_results import (
     BenchResultsError,
     compare,
     parse_bench,
+    ratio_estimates,
     ratios,
     read_bench,
 )
+from gradspec.conformance.bench_stats import UNSTABLE_SPREAD, ratio_of_medians
 from gradspec.conformance.cli import main
 from gradspec.conformance.engine import Engine
-from gradspec.spec.workloads import BASELINES, CHAIN_SIZES, workload
+from gradspec.spec.workloads import BASELINES, CHAIN_SIZES, LARGE_CHAIN, Trial, workload
 
 MEDIANS: dict[tuple[str, str], float] = {
     ("note_graph", "reference"): 20e-6,
@@ -37,8 +53,15 @@ MEDIANS: dict[tuple[str, str], float] = {
 }
 
 
-def entry(workload_name: str, engine: str, median: float) -> dict[str, Any]:
-    """One row as pytest-benchmark and gradspec's bench plugin write it."""
+def rounds_around(median: float, spread: float = 0.02, count: int = 20) -> list[float]:
+    """``count`` round times centred on ``median``, evenly within +-``spread`` of it (deterministic)."""
+    return [median * (1 + spread * (2 * i / (count - 1) - 1)) for i in range(count)]
+
+
+def entry(
+    workload_name: str, engine: str, median: float, samples: list[float] | None = None
+) -> dict[str, Any]:
+    """One row as ``gradspec bench`` writes it (pytest-benchmark's shape, every round in ``data``)."""
     nodes = int(workload_name.rsplit("_", 1)[1]) if workload_name.startswith("deep_chain") else None
     info: dict[str, Any] = {
         "workload": workload_name,
@@ -56,21 +79,41 @@ def entry(workload_name: str, engine: str, median: float) -> dict[str, Any]:
         }
         if engine == "reference":
             info["peak_memory"]["python_heap_bytes"] = nodes * 600
+    data = samples if samples is not None else rounds_around(median)
     return {
         "group": workload_name,
-        "name": f"test_bench[{workload_name}-{engine}]",
+        "name": f"{workload_name}[{engine}]",
         "params": {"workload": workload_name, "engine": engine},
         "extra_info": info,
-        "stats": {"median": median, "min": median * 0.9, "iqr": median * 0.1, "rounds": 10},
+        "stats": {
+            "median": float(np.median(data)),
+            "min": min(data),
+            "q1": float(np.quantile(data, 0.25)),
+            "q3": float(np.quantile(data, 0.75)),
+            "iqr": float(np.quantile(data, 0.75) - np.quantile(data, 0.25)),
+            "rounds": len(data),
+            "data": data,
+        },
     }
 
 
-def bench_json(medians: dict[tuple[str, str], float] = MEDIANS, scale: float = 1.0) -> dict[str, Any]:
+def bench_json(
+    medians: dict[tuple[str, str], float] = MEDIANS,
+    scale: float = 1.0,
+    samples: dict[tuple[str, str], list[float]] | None = None,
+) -> dict[str, Any]:
+    samples = samples or {}
     return {
         "machine_info": {"python_version": "3.11", "cpu": {"brand_raw": "test cpu", "count": 2}},
         "datetime": "2025-01-01T00:00:00",
-        "benchmarks": [entry(w, e, m * scale) for (w, e), m in medians.items()],
-        "gradspec": {"engines": [{"name": "reference", "version": "0", "device": "cpu", "description": ""}]},
+        "benchmarks": [
+            entry(w, e, m * scale, [v * scale for v in samples[(w, e)]] if (w, e) in samples else None)
+            for (w, e), m in medians.items()
+        ],
+        "gradspec": {
+            "engines": [{"name": "reference", "version": "0", "device": "cpu", "description": ""}],
+            "interleaved": True,
+        },
     }
 
 
@@ -166,14 +209,17 @@ def test_malformed_or_missing_baseline_exits_2_naming_it(
         assert str(baseline) in capsys.readouterr().err
 
 
-def test_gate_option_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gate_option_errors_exit_2(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     good = str(write(tmp_path / "now.json", bench_json()))
     assert bench("--from-json", good, "--compare", good) == 2
-    assert "--fail-over" in capsys.readouterr().err
+    assert "--fail-over" in capfd.readouterr().err
     assert bench("--from-json", good, "--fail-over", "10") == 2
     assert bench() == 2
+    # the timing runs in a child process with pinned thread pools; its error and exit code come back
     assert bench("--engine", "no-such-engine") == 2
-    assert "unknown engine 'no-such-engine'" in capsys.readouterr().err
+    assert "unknown engine 'no-such-engine'" in capfd.readouterr().err
+    assert bench("--engine", "no-such-engine", "--threads", "0") == 2
+    assert "unknown engine 'no-such-engine'" in capfd.readouterr().err
 
 
 def test_a_baseline_sharing_nothing_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,24 +264,211 @@ def test_page_without_the_reference_says_so() -> None:
     assert "reference is not in this run: no ratios." in page
 
 
-# --- planning the run -------------------------------------------------------------
+# --- unstable ratios --------------------------------------------------------------
 
 
-def test_quick_mode_keeps_chains_up_to_ten_thousand_nodes() -> None:
+def noisy(median: float) -> list[float]:
+    """Rounds that disagree by a factor of three: no interval can be tight."""
+    return [median * f for f in itertools.islice(itertools.cycle([0.5, 1.0, 1.5]), 21)]
+
+
+def test_every_ratio_carries_an_interval_and_tight_rounds_are_stable() -> None:
+    found = ratio_estimates(parse_bench(bench_json(), "synthetic"))
+    ratio = found[("note_graph", "torch-cpu")]
+    assert ratio.low is not None and ratio.high is not None
+    assert ratio.low <= ratio.value <= ratio.high and ratio.value == pytest.approx(5.0)
+    assert not ratio.unstable
+
+
+def test_noisy_rounds_make_the_ratio_unstable() -> None:
+    data = bench_json(samples={("note_graph", "torch-cpu"): noisy(100e-6)})
+    ratio = ratio_estimates(parse_bench(data, "x"))[("note_graph", "torch-cpu")]
+    assert ratio.spread is not None and ratio.spread > UNSTABLE_SPREAD
+    assert ratio.unstable and "interval spans a factor" in ratio.why_unstable
+
+
+def test_a_ratio_without_round_data_is_unstable() -> None:
+    data = bench_json()
+    for row in data["benchmarks"]:
+        del row["stats"]["data"]
+    ratio = ratio_estimates(parse_bench(data, "x"))[("note_graph", "torch-cpu")]
+    assert ratio.low is None and ratio.unstable and "no per-round data" in ratio.why_unstable
+
+
+def test_paired_rounds_cancel_a_slowdown_both_engines_saw() -> None:
+    """Rounds 10-19 ran on a machine twice as busy; interleaved, both engines felt it."""
+    load = [1.0] * 10 + [2.0] * 10
+    engine = [3e-6 * f * (1 + 0.01 * (i % 3)) for i, f in enumerate(load)]
+    reference = [1e-6 * f for f in load]
+    paired = ratio_of_medians(engine, reference, paired=True)
+    unpaired = ratio_of_medians(engine, reference, paired=False)
+    assert paired.spread is not None and unpaired.spread is not None
+    assert paired.spread < 1.05 < unpaired.spread
+
+
+def test_compare_refuses_to_judge_an_unstable_ratio() -> None:
+    """Far past --fail-over by its median, but too noisy to tell: neither slower nor ok."""
+    slowed = dict(MEDIANS)
+    slowed[("note_graph", "torch-cpu")] *= 3
+    now = parse_bench(bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)}), "now")
+    comparisons = {(c.workload, c.engine): c for c in compare(now, parse_bench(bench_json(), "base"), 10.0)}
+    shaky = comparisons[("note_graph", "torch-cpu")]
+    assert shaky.change_pct > 10.0
+    assert shaky.unstable and not shaky.regressed and shaky.verdict == "unstable"
+    assert comparisons[("logistic_step", "torch-cpu")].verdict == "ok"
+
+
+def test_gate_exits_4_on_an_unstable_ratio_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write(tmp_path / "base.json", bench_json())
+    slowed = dict(MEDIANS)
+    slowed[("note_graph", "torch-cpu")] *= 3
+    noisy_now = bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)})
+    now = write(tmp_path / "now.json", noisy_now)
+    out = str(tmp_path / "out")
+    code = bench("--from-json", str(now), "--compare", str(base), "--fail-over", "10", "--report-dir", out)
+    captured = capsys.readouterr()
+    assert code == 4
+    assert "UNSTABLE, not judged" in captured.out
+    assert "gate undecided" in captured.err and "neither passed nor failed" in captured.err
+    # A stable regression beside it still fails the gate: noise elsewhere hides nothing.
+    slowed[("logistic_step", "torch-cpu")] *= 2
+    both = write(
+        tmp_path / "both.json", bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)})
+    )
+    assert (
+        bench("--from-json", str(both), "--compare", str(base), "--fail-over", "10", "--report-dir", out) == 1
+    )
+    captured = capsys.readouterr()
+    assert "SLOWER" in captured.out and "unstable, not judged" in captured.err
+
+
+def test_page_marks_unstable_ratios_in_table_and_chart() -> None:
+    data = bench_json(samples={("note_graph", "torch-cpu"): noisy(100e-6)})
+    page = render_bench_page(parse_bench(data, "x"))
+    assert '<tr class="engine unstable">' in page and "unstable: 95% interval spans a factor" in page
+    assert 'class="bar unstable"' in page and "5.00x unstable" in page
+
+
+# --- colours ----------------------------------------------------------------------
+
+
+def fills_by_label(chart: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for label, fill in re.findall(r'class="bar[^"]*" data-label="([^"]*)"[^>]*? fill="([^"]+)"', chart):
+        found.setdefault(label, set()).add(fill)
+    return found
+
+
+def test_one_colour_per_engine_on_every_chart_of_the_page() -> None:
+    run = parse_bench(bench_json(), "x")
+    colours = run_colours(run)
+    assert colours["reference"] == svg.FIXED_ENGINE_COLOURS["reference"]
+    assert colours["torch-cpu"] == svg.FIXED_ENGINE_COLOURS["torch-cpu"]
+    assert colours["numpy-hand-derived"] == svg.BASELINE_COLOUR
+    page = render_bench_page(run)
+    charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    ratio_chart = next(c for c in charts if "time relative to reference" in c)
+    for chart in (c for c in charts if c is not ratio_chart):
+        for engine, fills in fills_by_label(chart).items():  # the bars of the per-workload charts
+            assert fills == {colours[engine]}, (engine, fills)
+        for label, stroke in re.findall(
+            r'<polyline class="series" data-label="([^"]*)"[^>]*stroke="([^"]+)"', chart
+        ):
+            assert stroke == colours[label.split(" (")[0]], label  # scaling and memory curves
+    # the ratio chart: one bar per (workload, engine), each in its engine's colour, no rainbow
+    bar_fills = re.findall(r'class="bar[^"]*"[^>]*? fill="([^"]+)"', ratio_chart)
+    assert set(bar_fills) == {colours["torch-cpu"], colours["numpy-hand-derived"]}
+
+
+def test_engine_colours_are_the_same_whatever_the_order() -> None:
+    one = svg.engine_colours(["torch-cpu", "reference", "mine"])
+    two = svg.engine_colours(["reference", "mine", "torch-cpu"])
+    assert one == two and len(set(one.values())) == 3
+
+
+# --- the timing loop, on a fake clock ---------------------------------------------
+
+
+class FakeClock:
+    """A clock that moves only when a timed call runs: each call of a subject costs what it says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_subject(name: str, cost: float, clock: FakeClock, log: list[str]) -> Subject:
+    def run() -> None:
+        log.append(name)
+        clock.now += cost
+
+    return Subject(name, "engine", Trial(run))
+
+
+def test_rounds_interleave_the_engines_and_rotate_who_goes_first() -> None:
+    clock, log = FakeClock(), []
+    subjects = [fake_subject(n, 1e-3, clock, log) for n in ("reference", "a", "b")]
+    settings = Settings(round_s=0, min_rounds=4, max_rounds=4, workload_s=1e9, target_spread=1.0)
+    measure(subjects, settings, clock=clock)
+    assert log == ["reference", "a", "b", "a", "b", "reference", "b", "reference", "a", "reference", "a", "b"]
+    assert all(len(s.samples) == 4 for s in subjects)
+
+
+def test_rounds_stop_once_every_ratio_is_tight() -> None:
+    clock, log = FakeClock(), []
+    subjects = [fake_subject("reference", 1e-3, clock, log), fake_subject("a", 2e-3, clock, log)]
+    settings = Settings(round_s=0, min_rounds=6, max_rounds=500, workload_s=1e9, target_spread=1.05)
+    measure(subjects, settings, clock=clock)
+    assert len(subjects[0].samples) == 6  # constant costs: tight from the first check on
+
+
+def test_the_quick_run_deadline_stops_rounds_even_before_the_minimum() -> None:
+    clock, log = FakeClock(), []
+    subjects = [fake_subject("reference", 1.0, clock, log), fake_subject("a", 1.0, clock, log)]
+    spent = measure(subjects, QUICK, deadline=5.0, clock=clock)
+    assert len(subjects[0].samples) == 3 < QUICK.min_rounds  # 2 s a round: past 5 s after the third
+    assert spent == pytest.approx(6.0)
+
+
+def test_a_round_that_raises_drops_that_engine_and_keeps_the_others() -> None:
+    clock, log = FakeClock(), []
+    calls = itertools.count()
+
+    def flaky() -> None:
+        clock.now += 1e-3
+        if next(calls) == 2:
+            raise RuntimeError("engine fell over")
+
+    subjects = [fake_subject("reference", 1e-3, clock, log), Subject("flaky", "engine", Trial(flaky))]
+    settings = Settings(round_s=0, min_rounds=5, max_rounds=5, workload_s=1e9, target_spread=1.0)
+    measure(subjects, settings, clock=clock)
+    assert subjects[1].error == "RuntimeError: engine fell over" and subjects[1].samples == []
+    assert len(subjects[0].samples) == 5
+
+
+def test_quick_mode_keeps_chains_up_to_ten_thousand_nodes_and_large_adds_the_longest() -> None:
     names = [w.name for w in select_workloads([], quick=True)]
     assert "deep_chain_10000" in names and "deep_chain_100000" not in names
-    assert "deep_chain_1000000" in [w.name for w in select_workloads([], quick=False)]
+    full = [w.name for w in select_workloads([], quick=False)]
+    assert "deep_chain_100000" in full and f"deep_chain_{LARGE_CHAIN}" not in full
+    assert f"deep_chain_{LARGE_CHAIN}" in [w.name for w in select_workloads([], quick=False, large=True)]
     assert [w.name for w in select_workloads(["note_*", "mlp_small"], quick=False)] == [
         "note_graph",
         "mlp_small",
     ]
 
 
-def test_baseline_rows_join_their_workload_group() -> None:
-    engine = Engine(name="e", namespace=object())
-    cases = plan_cases([("e", engine)], [workload("note_graph"), workload("logistic_step")])
-    assert [c.id for c in cases] == ["note_graph-e", "logistic_step-e", "logistic_step-numpy-hand-derived"]
-    assert cases[2].extra_info()["kind"] == "baseline"
+def test_baseline_rows_join_their_workload_and_missing_capabilities_are_skipped() -> None:
+    engine = Engine(name="e", namespace=object(), capabilities=frozenset({"graph"}))
+    outcome = Outcome()
+    assert [s.name for s in subjects_for(workload("logistic_step"), [("e", engine)], outcome)] == [
+        "numpy-hand-derived"
+    ]
+    assert outcome.skipped == [{"item": "logistic_step[e]", "reason": "e lacks in-place, nn, no_grad, optim"}]
 
 
 def test_hand_derived_step_follows_the_engines_step() -> None:

@@ -1,10 +1,12 @@
 """``gradspec bench`` end to end, on short real runs of the reference engine.
 
 The engines below are loaded by the command as ``tests.test_bench_gate:...``. The
-slowed one sleeps a millisecond in every ``tensor()`` call, which on the note's
+slowed one spins for a millisecond of CPU time in every ``tensor()`` call (the
+bench times CPU time, which a sleep would not spend), which on the note's
 graph (two leaves, tens of microseconds of work) multiplies its ratio to the
-reference many times over: the gate trips on that, not on timing noise. No test
-asserts a time.
+reference many times over: the gate trips on that, not on timing noise. The gate
+runs time the note's graph in a full run (many short interleaved rounds) rather
+than --quick, so the ratios they compare are stable. No test asserts a time.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def slowed_candidate() -> Engine:
     inner = load_engine("reference").namespace
 
     def slow_tensor(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(1e-3)
+        until = time.process_time() + 1e-3
+        while time.process_time() < until:
+            pass
         return inner.tensor(*args, **kwargs)
 
     return _candidate(Wrapped(tensor=slow_tensor), "the reference engine, slowed on purpose")
@@ -82,6 +86,15 @@ def gradspec_bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 QUICK_NOTE_GRAPH = ("--workload", "note_graph", "--quick", "--no-memory")
+NOTE_GRAPH = ("--workload", "note_graph", "--no-memory")
+
+
+def assert_quiet(done: subprocess.CompletedProcess[str]) -> None:
+    """No warnings, no third-party chatter; the last line says which file to open."""
+    assert "Warning" not in done.stderr and "Warning" not in done.stdout, done.stderr
+    assert "Wrote benchmark data" not in done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("gradspec bench: open ") and "bench.html" in last, last
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +106,13 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "reference",
         "--engine",
         f"{HERE}:candidate",
-        *QUICK_NOTE_GRAPH,
+        *NOTE_GRAPH,
         "--report-dir",
         "base",
         cwd=cwd,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert_quiet(done)
     return cwd / "base"
 
 
@@ -108,11 +122,18 @@ def test_run_writes_benchmark_json_grouped_by_workload(baseline: Path) -> None:
     assert rows == {("note_graph", "reference"), ("note_graph", "candidate")}
     assert {e["name"] for e in data["gradspec"]["engines"]} == {"reference", "candidate"}
     assert all(b["stats"]["median"] > 0 for b in data["benchmarks"])
+    # every round kept, interleaved, so each ratio's interval can be computed from the file
+    assert data["gradspec"]["interleaved"] is True
+    rounds = [len(b["stats"]["data"]) for b in data["benchmarks"]]
+    assert len(set(rounds)) == 1 and rounds[0] >= 5
+    # the thread pools were pinned for the timing process
+    assert set(data["gradspec"]["threads"].values()) == {"1"}
 
 
 def test_run_writes_the_page(baseline: Path) -> None:
     page = (baseline / "bench.html").read_text()
-    assert "<svg" in page and "note_graph" in page and "candidate: time relative to reference" in page
+    assert "<svg" in page and "note_graph" in page and "time relative to reference, per workload" in page
+    assert "95% interval" in page
 
 
 def test_gate_trips_on_a_deliberately_slowed_engine(baseline: Path) -> None:
@@ -121,7 +142,7 @@ def test_gate_trips_on_a_deliberately_slowed_engine(baseline: Path) -> None:
         "reference",
         "--engine",
         f"{HERE}:slowed_candidate",
-        *QUICK_NOTE_GRAPH,
+        *NOTE_GRAPH,
         "--report-dir",
         "now",
         "--compare",
@@ -133,6 +154,7 @@ def test_gate_trips_on_a_deliberately_slowed_engine(baseline: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "SLOWER" in done.stdout
     assert "worsened by more than 50%" in done.stderr
+    assert_quiet(done)
 
 
 def test_gate_passes_against_an_identical_baseline(baseline: Path) -> None:
@@ -166,6 +188,7 @@ def test_malformed_baseline_exits_2_before_running(tmp_path: Path) -> None:
 def test_deep_chain_records_scaling_and_peak_memory(tmp_path: Path) -> None:
     done = gradspec_bench("--engine", "reference", "--workload", "deep_chain_1000", "--quick", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert_quiet(done)
     (row,) = json.loads((tmp_path / "reports" / "bench.json").read_text())["benchmarks"]
     assert row["extra_info"]["nodes"] == 1000 and row["extra_info"]["series"] == "deep_chain"
     memory = row["extra_info"]["peak_memory"]
@@ -213,6 +236,7 @@ def test_torch_and_the_numpy_baseline_share_the_logistic_group(tmp_path: Path) -
         "numpy-hand-derived",
     ]
     assert {b["group"] for b in data["benchmarks"]} == {"logistic_step"}
+    assert_quiet(done)  # no divide-by-zero warning from the NumPy step
 
 
 def test_an_unavailable_engine_is_listed_as_not_run(tmp_path: Path) -> None:
@@ -222,6 +246,6 @@ def test_an_unavailable_engine_is_listed_as_not_run(tmp_path: Path) -> None:
     done = gradspec_bench("--engine", "reference", "--engine", "torch-cuda", *QUICK_NOTE_GRAPH, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     skipped = json.loads((tmp_path / "reports" / "bench.json").read_text())["gradspec"]["skipped"]
-    assert [s["item"] for s in skipped] == ["test_bench[note_graph-torch-cuda]"]
+    assert [s["item"] for s in skipped] == ["note_graph[torch-cuda]"]
     assert "CUDA is not available" in skipped[0]["reason"]
     assert "CUDA is not available" in (tmp_path / "reports" / "bench.html").read_text()

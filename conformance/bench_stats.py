@@ -1,0 +1,107 @@
+"""How sure a benchmark ratio is: a bootstrap interval for the ratio of two medians.
+
+A ratio drawn from one noisy run is not a fact: on a busy machine one engine's
+median can move by a factor while the other's does not. Every ratio gradspec shows
+therefore carries a 95% interval, from resampling the run's rounds, and a ratio
+whose interval is too wide is *unstable*: the page marks it and the gate refuses
+to judge it.
+
+When the engines ran interleaved (round 1 of every engine, then round 2, ...),
+round *i* of one engine and round *i* of the reference saw the same state of the
+machine, so the rounds are resampled in pairs and a slow minute moves both sides
+of the ratio together instead of widening the interval. The resampling is seeded:
+the same JSON always gives the same interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+MIN_ROUNDS = 5
+"""Fewer rounds than this on either side and the interval means little: the ratio is unstable."""
+UNSTABLE_SPREAD = 1.25
+"""A ratio is unstable when the top of its interval exceeds the bottom by more than this factor."""
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of medians with its bootstrap interval; ``low``/``high`` are None without round data."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+    rounds: int = 0
+
+    @property
+    def spread(self) -> float | None:
+        """``high / low``: 1 is a point; :data:`UNSTABLE_SPREAD` and above is unstable."""
+        if self.low is None or self.high is None or self.low <= 0:
+            return None
+        return self.high / self.low
+
+    @property
+    def unstable(self) -> bool:
+        spread = self.spread
+        return spread is None or self.rounds < MIN_ROUNDS or spread > UNSTABLE_SPREAD
+
+    @property
+    def why_unstable(self) -> str:
+        """Why the ratio cannot be trusted, in a few words ('' when it can)."""
+        if self.spread is None:
+            return "no per-round data to estimate its spread"
+        if self.rounds < MIN_ROUNDS:
+            return f"only {self.rounds} rounds"
+        if self.spread > UNSTABLE_SPREAD:
+            return f"95% interval spans a factor {self.spread:.2f} (over {UNSTABLE_SPREAD:g})"
+        return ""
+
+    def text(self) -> str:
+        """``2.31x [2.20-2.45]``, with ``unstable`` appended when it is."""
+        if self.low is None or self.high is None:
+            return f"{self.value:.3g}x [no interval]"
+        shown = f"{self.value:.3g}x [{self.low:.3g}-{self.high:.3g}]"
+        return shown + (" unstable" if self.unstable else "")
+
+    def overlaps(self, other: Ratio) -> bool:
+        """Whether the two intervals share a point (False when either has none)."""
+        if None in (self.low, self.high, other.low, other.high):
+            return False
+        return self.low <= other.high and other.low <= self.high  # type: ignore[operator]
+
+
+def ratio_of_medians(
+    numerator: Sequence[float],
+    denominator: Sequence[float],
+    *,
+    paired: bool,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Ratio:
+    """median(numerator) / median(denominator) with a percentile-bootstrap interval.
+
+    ``paired`` resamples the same round indices on both sides (the rounds were
+    interleaved, so round *i* of each shared the machine's state); it needs equal
+    lengths. Empty samples give a ratio of NaN and no interval.
+    """
+    a = np.asarray(numerator, dtype=float)
+    b = np.asarray(denominator, dtype=float)
+    if a.size == 0 or b.size == 0:
+        return Ratio(math.nan)
+    value = float(np.median(a) / np.median(b))
+    rounds = int(min(a.size, b.size))
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, a.size, size=(resamples, a.size))
+    if paired and a.size == b.size:
+        ib = ia
+    else:
+        ib = rng.integers(0, b.size, size=(resamples, b.size))
+    boot = np.median(a[ia], axis=1) / np.median(b[ib], axis=1)
+    tail = (1.0 - CONFIDENCE) / 2.0
+    low, high = np.quantile(boot, [tail, 1.0 - tail])
+    return Ratio(value, float(min(low, value)), float(max(high, value)), rounds)
