@@ -1,20 +1,28 @@
-"""``gradspec mutants``: run the suite against the zoo of broken engines and show what caught each.
+"""``gradspec mutants``: run the suite against the zoo of broken engines; measure how fast each dies.
 
 A suite that passes on every correct engine proves little until it is seen to
 fail on wrong ones. The zoo (``gradspec.impls.mutants``) holds engines that are
 the reference engine with one realistic bug each; this command runs the whole
 specification on them (under a hypothesis profile, ``ci`` by default, without
-shrinking: only *whether* a case catches the bug matters here) and prints, per
-mutant, the example cases and the properties that failed or errored on it. A
-mutant nothing caught is a hole in the suite, and the exit status is then 1.
+shrinking: only *whether* and *how soon* a case catches the bug matters here)
+and prints, per mutant, the cases that caught it and its examples-to-kill: the
+number of examples the quickest catching case ran up to and including the
+first one that failed (1 for an example claim). With ``--seeds N`` the
+properties are also run under N random seeds (the profile with derandomize
+off), so the table shows the median and the worst examples-to-kill over runs:
+a mutant that dies at example 45 of a budget of 50 in one seed is a mutant the
+next seed may miss. A mutant nothing caught in some run is a hole in the
+suite, listed as a survivor, and the exit status is then 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,33 +36,93 @@ from gradspec.conformance.results import read_results
 SPEC_DIR = Path(gradspec.spec.__file__).parent
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
 CAUGHT = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT})
+BUDGETS = (1, 2, 5, 10, 20, 50, 100)  # example budgets the kill-rate line reports
 
 
 @dataclass
 class Catch:
-    """What caught one mutant."""
+    """What caught one mutant in one run, and after how many examples each catcher failed."""
 
     mutant: str
     bug: str
     where: str
+    narrow: bool = False
     examples: list[str] = field(default_factory=list)
     properties: list[str] = field(default_factory=list)
+    examples_to_kill: dict[str, int] = field(default_factory=dict)
 
     @property
     def caught(self) -> bool:
         return bool(self.examples or self.properties)
 
+    @property
+    def kill(self) -> int | None:
+        """Examples the quickest catching case needed; None when nothing caught the mutant."""
+        return min(self.examples_to_kill.values()) if self.examples_to_kill else None
+
     def as_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "caught": self.caught}
+        return {**self.__dict__, "caught": self.caught, "kill": self.kill}
+
+
+class ExampleCounter:
+    """A pytest plugin counting the hypothesis examples each case ran before its first failure.
+
+    It listens to hypothesis's observability stream, which reports every test
+    case a property runs with its status; ``gave_up`` ones (filtered by
+    ``assume``) are not examples, as they do not count towards max_examples
+    either. A case that fails outside any example (after all of them passed)
+    is charged its whole run plus one.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        from hypothesis.internal.observability import with_observability_callback
+
+        claim, engine = getattr(item, "claim", None), getattr(item, "engine", None)
+        if claim is None or engine is None:
+            return (yield)
+        valid = 0
+        first_failure: int | None = None
+
+        def see(observation: Any) -> None:
+            nonlocal valid, first_failure
+            if observation.type != "test_case" or first_failure is not None:
+                return
+            if observation.status in ("passed", "failed"):
+                valid += 1
+            if observation.status == "failed":
+                first_failure = valid
+
+        with with_observability_callback(see):
+            try:
+                return (yield)
+            finally:
+                self.counts[(claim.id, engine.name)] = first_failure or valid + 1
 
 
 def run_zoo(
-    names: list[str] | None, profile: str, results: Path, *, first_catch: bool = False, quiet: bool = True
+    names: list[str] | None,
+    profile: str,
+    results: Path,
+    *,
+    first_catch: bool = False,
+    quiet: bool = True,
+    seed: int | None = None,
+    budget: int | None = None,
+    cases: list[str] | None = None,
 ) -> list[Catch]:
-    """Run the suite on the chosen mutants (all by default); return what caught each."""
+    """Run the suite on the chosen mutants (all by default); return what caught each, and how soon.
 
+    ``seed`` runs the properties under that random seed with the profile's
+    derandomize switched off; ``budget`` overrides its max_examples; ``cases``
+    restricts the run to those claim ids; ``first_catch`` stops each mutant's run
+    at the first case that catches it.
+    """
     from gradspec.impls.mutants.zoo import zoo
-    from gradspec.spec.profiles import using_profile, without_shrinking
+    from gradspec.spec.profiles import using_profile
 
     mutants = zoo()
     chosen = names or list(mutants)
@@ -73,8 +141,16 @@ def run_zoo(
     ]
     if quiet:
         base += ["-qq", "--no-summary"]
+    if seed is not None:
+        base.append(f"--hypothesis-seed={seed}")
+    if cases is not None:
+        selection = results.with_name(f"{results.stem}-cases.txt")
+        selection.write_text("\n".join(cases) + "\n", encoding="utf-8")
+        base += ["--gradspec-cases", str(selection)]
     batches = [[n] for n in chosen] if first_catch else [chosen]
-    catches = {n: Catch(n, mutants[n].bug, mutants[n].where) for n in chosen}
+    catches = {n: Catch(n, mutants[n].bug, mutants[n].where, mutants[n].narrow) for n in chosen}
+    counter = ExampleCounter()
+    measuring = measuring_profile(profile, randomized=seed is not None, budget=budget)
     for i, batch in enumerate(batches):
         path = results.with_name(f"{results.stem}-{i}{results.suffix}") if first_catch else results
         argv = [*base, "--gradspec-results", str(path)]
@@ -82,14 +158,212 @@ def run_zoo(
             argv += ["--gradspec-engine", mutants[n].spec]
         if first_catch:
             argv.append("-x")
-        with using_profile(without_shrinking(profile)):
-            pytest.main(argv)
+        with using_profile(measuring):
+            pytest.main(argv, plugins=[counter])
         by_engine = {mutants[n].engine_name: catches[n] for n in batch}
         for outcome in read_results(path).outcomes:
             catch = by_engine.get(outcome.engine)
-            if catch is not None and outcome.verdict in CAUGHT:
-                (catch.properties if outcome.kind == "property" else catch.examples).append(outcome.case)
+            if catch is None or outcome.verdict not in CAUGHT:
+                continue
+            if outcome.kind == "property":
+                catch.properties.append(outcome.case)
+                catch.examples_to_kill[outcome.case] = counter.counts.get((outcome.case, outcome.engine), 1)
+            else:
+                catch.examples.append(outcome.case)
+                catch.examples_to_kill[outcome.case] = 1
     return list(catches.values())
+
+
+def measuring_profile(name: str, *, randomized: bool, budget: int | None) -> str:
+    """Register (once) and return profile ``name`` without shrinking, database or blob.
+
+    ``randomized`` switches derandomize off, so the seed given to pytest
+    decides the examples; ``budget`` replaces max_examples. Without a database
+    no run replays the failures an earlier run found, so every seed is a fresh
+    search.
+    """
+    from hypothesis import Phase, settings
+
+    base = settings.get_profile(name)
+    derived = f"{name}-mutants-{'random' if randomized else 'fixed'}-{budget or base.max_examples}"
+    phases = tuple(p for p in base.phases if p not in (Phase.shrink, Phase.explain))
+    settings.register_profile(
+        derived,
+        base,
+        phases=phases,
+        print_blob=False,
+        database=None,
+        derandomize=base.derandomize and not randomized,
+        max_examples=budget or base.max_examples,
+    )
+    return derived
+
+
+# -- kill rates over several runs ----------------------------------------------------------
+
+
+@dataclass
+class KillRate:
+    """One mutant over all runs: the ci run first, then one per random seed."""
+
+    mutant: str
+    bug: str
+    narrow: bool
+    catchers: list[str]  # cases that caught it in any run, quickest first
+    kills: dict[str, int | None]  # run label -> examples-to-kill (None: survived that run)
+
+    @property
+    def survived_in(self) -> list[str]:
+        return [run for run, k in self.kills.items() if k is None]
+
+    @property
+    def median(self) -> float | None:
+        done = [k for k in self.kills.values() if k is not None]
+        return statistics.median(done) if done else None
+
+    @property
+    def worst(self) -> int | None:
+        """The most examples any run needed; None when some run never killed it."""
+        if self.survived_in or not self.kills:
+            return None
+        return max(k for k in self.kills.values() if k is not None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mutant": self.mutant,
+            "bug": self.bug,
+            "narrow": self.narrow,
+            "caught_by": self.catchers,
+            "examples_to_kill": self.kills,
+            "median": self.median,
+            "max": self.worst,
+            "survived_in": self.survived_in,
+        }
+
+
+def measure(
+    names: list[str] | None,
+    profile: str,
+    seeds: int,
+    report_dir: Path,
+    *,
+    budget: int | None = None,
+    first_catch: bool = False,
+) -> list[KillRate]:
+    """Run the zoo under ``profile`` and then under ``seeds`` random seeds; one KillRate per mutant.
+
+    An example claim is the same program in every run, so a mutant one of them
+    catches is caught at one example under every seed; the seeded runs replay
+    only the properties, and only on the mutants no example claim caught.
+    """
+    from gradspec.spec.claims import all_claims
+
+    first = run_zoo(names, profile, report_dir / "ci.jsonl", first_catch=first_catch, budget=budget)
+    runs: dict[str, dict[str, Catch]] = {profile: {c.mutant: c for c in first}}
+    properties = [c.id for c in all_claims() if c.kind == "property"]
+    needing = [c.mutant for c in first if not c.examples]
+    for s in range(seeds):
+        label = f"seed {s}"
+        again = (
+            run_zoo(
+                needing,
+                profile,
+                report_dir / f"seed-{s}.jsonl",
+                first_catch=first_catch,
+                seed=s,
+                budget=budget,
+                cases=properties,
+            )
+            if needing
+            else []
+        )
+        runs[label] = {c.mutant: c for c in again}
+    rates = []
+    for c in first:
+        kills: dict[str, int | None] = {}
+        per_case: dict[str, int] = {}
+        for label, catches in runs.items():
+            this = catches.get(c.mutant)
+            kills[label] = 1 if this is None else this.kill  # None here: killed by an example claim
+            for case, k in (this.examples_to_kill if this else c.examples_to_kill).items():
+                per_case[case] = min(k, per_case.get(case, k))
+        catchers = sorted(per_case, key=lambda case: (per_case[case], case))
+        rates.append(KillRate(c.mutant, c.bug, c.narrow, catchers, kills))
+    return rates
+
+
+def slowest_first(rates: list[KillRate]) -> list[KillRate]:
+    """Survivors first, then by worst and median examples-to-kill, descending."""
+    return sorted(
+        rates,
+        key=lambda r: (
+            not r.survived_in,
+            -(r.worst or 0),
+            -(r.median or 0),
+            r.mutant,
+        ),
+    )
+
+
+def kill_rate_line(rates: list[KillRate]) -> str:
+    """The share of mutants every run killed within each example budget."""
+    parts = []
+    for b in BUDGETS:
+        n = sum(1 for r in rates if r.worst is not None and r.worst <= b)
+        parts.append(f"<={b}: {n}/{len(rates)}")
+    return "killed in every run within a budget of " + ", ".join(parts)
+
+
+def _catchers_text(r: KillRate, limit: int = 3) -> str:
+    shown = r.catchers[:limit]
+    more = len(r.catchers) - len(shown)
+    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
+
+
+def print_rates(rates: list[KillRate], out: Any = None) -> None:
+    out = out or sys.stdout
+    ordered = slowest_first(rates)
+    width = max(len(r.mutant) for r in ordered)
+    runs = list(ordered[0].kills) if ordered else []
+    print(f"{'mutant':{width}s}  narrow  median  max   runs ({', '.join(runs)})   caught by", file=out)
+    for r in ordered:
+        med = "-" if r.median is None else f"{r.median:g}"
+        worst = "SURV" if r.worst is None else str(r.worst)
+        per_run = " ".join("-" if k is None else str(k) for k in r.kills.values())
+        flag = "yes" if r.narrow else ""
+        print(
+            f"{r.mutant:{width}s}  {flag:6s}  {med:>6s}  {worst:>4s}  {per_run:{len(runs) * 3}s}  "
+            f"{_catchers_text(r)}",
+            file=out,
+        )
+    survivors = [r for r in ordered if r.survived_in]
+    print(f"\n{kill_rate_line(rates)}", file=out)
+    narrow = sum(r.narrow for r in rates)
+    print(
+        f"{len(rates) - len(survivors)}/{len(rates)} mutants killed in every run ({narrow} narrow)", file=out
+    )
+    if survivors:
+        print("\nsurvivors:", file=out)
+        for r in survivors:
+            print(f"  {r.mutant} (survived {', '.join(r.survived_in)}): {r.bug}", file=out)
+
+
+def markdown_rates(rates: list[KillRate]) -> str:
+    """The kill-rate table as Markdown, slowest kills first, for closing notes."""
+    ordered = slowest_first(rates)
+    runs = list(ordered[0].kills) if ordered else []
+    lines = [
+        "| mutant | narrow | examples-to-kill median | max | per run (" + ", ".join(runs) + ") | caught by |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ordered:
+        med = "-" if r.median is None else f"{r.median:g}"
+        worst = "**survived**" if r.worst is None else str(r.worst)
+        per_run = " / ".join("-" if k is None else str(k) for k in r.kills.values())
+        narrow = "yes" if r.narrow else ""
+        lines.append(f"| {r.mutant} | {narrow} | {med} | {worst} | {per_run} | {_catchers_text(r)} |")
+    lines += ["", kill_rate_line(rates)]
+    return "\n".join(lines) + "\n"
 
 
 def print_table(catches: list[Catch]) -> None:
@@ -107,41 +381,73 @@ def print_table(catches: list[Catch]) -> None:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
+    from gradspec.impls.mutants.zoo import zoo
+
     report_dir = (
         Path(args.report_dir) if args.report_dir else Path(tempfile.mkdtemp(prefix="gradspec-mutants-"))
     )
     report_dir.mkdir(parents=True, exist_ok=True)
+    names = list(args.mutant) or None
+    if args.narrow:
+        names = [n for n, m in zoo().items() if m.narrow and (names is None or n in names)]
     try:
-        catches = run_zoo(
-            args.mutant or None, args.profile, report_dir / "mutants.jsonl", first_catch=args.first_catch
+        rates = measure(
+            names, args.profile, args.seeds, report_dir, budget=args.budget, first_catch=args.first_catch
         )
     except KeyError as exc:
         print(f"gradspec: error: {exc.args[0]}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps([c.as_json() for c in catches], indent=2))
+        print(json.dumps([r.as_json() for r in slowest_first(rates)], indent=2))
     else:
-        print_table(catches)
-    return 0 if all(c.caught for c in catches) else 1
+        print_rates(rates)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_rates(rates), encoding="utf-8")
+    return 0 if all(not r.survived_in for r in rates) else 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "mutants",
-        help="run the suite against the zoo of broken engines and show what caught each",
+        help="run the suite against the zoo of broken engines; show what caught each and how soon",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     parser.add_argument("--profile", default="ci", help="hypothesis profile (dev, ci, thorough; default ci)")
     parser.add_argument(
+        "--seeds",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="also run the properties under N random seeds (the profile, not derandomized); default 0",
+    )
+    parser.add_argument(
+        "--budget",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="max examples per property (default: the profile's)",
+    )
+    parser.add_argument(
         "--mutant", action="append", default=[], metavar="NAME", help="only this mutant; repeatable"
+    )
+    parser.add_argument(
+        "--narrow", action="store_true", help="only the narrow mutants (one op x one condition)"
     )
     parser.add_argument(
         "--first-catch",
         action="store_true",
-        help="stop each mutant's run at the first case that catches it (faster)",
+        help="stop each mutant's run at the first case that catches it (faster; lists one catcher)",
     )
     parser.add_argument(
         "--report-dir", metavar="DIR", help="where the result streams go (default: a temporary folder)"
     )
+    parser.add_argument("--markdown", metavar="FILE", help="also write the kill-rate table as Markdown")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(handler=cmd_mutants)

@@ -30,17 +30,49 @@ Condition = Callable[[tuple[int, ...]], bool]
 _MARK = "_mutant_broadcast_bug"  # attribute a formula sets on a gradient whose reduction is broken
 
 
+def _reading_as(original: Any, body: Any) -> Any:
+    """A formula with ``original``'s signature whose value is ``body(**those values)``.
+
+    The table decides what an op saves from its formulas' parameter names, so a
+    buggy formula must read exactly what the right one reads: then the mutant
+    changes a gradient's value and nothing else (not what is saved, nor which
+    in-place programs are legal). ``body`` takes the values it needs by name and
+    ignores the rest (``**_``).
+    """
+    signature = inspect.signature(original)
+    names = list(signature.parameters)
+
+    def formula(*values: Any) -> Any:
+        return body(**dict(zip(names, values, strict=True)))
+
+    formula.__signature__ = signature  # type: ignore[attr-defined]
+    return formula
+
+
+def _saving(rule: Any) -> tuple[Any, ...]:
+    return (set(rule.saves), getattr(rule, "save_users", None))
+
+
 @contextmanager
-def _rules(ref: ModuleType, ops: tuple[str, ...], **formulas: Any) -> Iterator[None]:
-    """Patch ``formulas`` into each entry of ``ops``; refuse a patch that changes what is saved."""
+def _rules(ref: ModuleType, ops: tuple[str, ...], **bodies: Any) -> Iterator[None]:
+    """Give each entry of ``ops`` the formulas ``bodies`` (by input name), reading what it read."""
     table = ref.derivatives.DERIVATIVES
     with ExitStack() as stack:
         for op in ops:
-            before = set(table[op].saves)
+            old = table[op]
+            formulas = {name: _reading_as(old.formulas[name], body) for name, body in bodies.items()}
             new = stack.enter_context(ref.derivatives.patched(op, **formulas))
-            if set(new.saves) != before:
-                raise AssertionError(f"mutant of {op!r} would change what it saves: {before} -> {new.saves}")
+            if _saving(new) != _saving(old):
+                raise AssertionError(
+                    f"mutant of {op!r} would change what it saves: {old.saves} -> {new.saves}"
+                )
         yield
+
+
+def _zeros(ref: ModuleType, grad: Any) -> Any:
+    """A zero gradient as the reference makes one (no NaN from inf · 0)."""
+    zeros_of = getattr(ref.derivatives, "zeros_of", None)
+    return zeros_of(grad) if zeros_of is not None else grad * 0
 
 
 def _is_f64(t: Any) -> bool:
@@ -101,12 +133,13 @@ def _broadcast_bug(
     original_sum = ref.derivatives.sum_to_shape
 
     def marking(formula: Any) -> Any:
-        def marked(grad: Any, *values: Any) -> Any:
-            out = ops.mul(formula(grad, *values), 1)  # a fresh tensor, so the mark stays on it
+        names = list(inspect.signature(formula).parameters)
+
+        def marked(**values: Any) -> Any:
+            out = ops.mul(formula(*[values[n] for n in names]), 1)  # a fresh tensor, to carry the mark
             setattr(out, _MARK, True)
             return out
 
-        marked.__signature__ = inspect.signature(formula)  # type: ignore[attr-defined]
         return marked
 
     def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -187,13 +220,16 @@ def mul_0d_operand_grad_first_element(ref: ModuleType) -> Any:
 
 
 @mutant(
-    "mul-other-grad-uses-other",
-    bug="d(a·b)/db is taken as grad·b instead of grad·a; the first operand's gradient is right.",
+    "mul-other-grad-drops-first-operand",
+    bug=(
+        "d(a·b)/db is taken as grad instead of grad·a (as if b were added); the first operand's "
+        "gradient is right."
+    ),
     where="derivatives.DERIVATIVES['mul'] (other)",
     narrow=True,
 )
-def mul_other_grad_uses_other(ref: ModuleType) -> Any:
-    return _rules(ref, ("mul",), other=lambda grad, self, other: grad * other)
+def mul_other_grad_drops_first_operand(ref: ModuleType) -> Any:
+    return _rules(ref, ("mul",), other=lambda grad, **_: grad)
 
 
 @mutant(
@@ -207,7 +243,7 @@ def mul_other_grad_uses_other(ref: ModuleType) -> Any:
 )
 def matmul_other_grad_untransposed(ref: ModuleType) -> Any:
     ops = ref.ops
-    return _rules(ref, ("mm", "matmul"), other=lambda grad, self: ops.matmul(self, grad))
+    return _rules(ref, ("mm", "matmul"), other=lambda grad, self, **_: ops.matmul(self, grad))
 
 
 @mutant(
@@ -221,10 +257,7 @@ def matmul_other_grad_untransposed(ref: ModuleType) -> Any:
 )
 def pow_exponent_grad_missing_log(ref: ModuleType) -> Any:
     stack = ExitStack()
-    stack.enter_context(
-        _rules(ref, ("pow_tensor",), exponent=lambda grad, self, exponent, result: grad * result)
-    )
-    stack.enter_context(_rules(ref, ("rpow",), exponent=lambda grad, result, base: grad * result))
+    stack.enter_context(_rules(ref, ("pow_tensor", "rpow"), exponent=lambda grad, result, **_: grad * result))
     return stack
 
 
@@ -244,8 +277,8 @@ def mul_grad_abs_of_negative_operand(ref: ModuleType) -> Any:
     return _rules(
         ref,
         ("mul",),
-        self=lambda grad, other: grad * ops.abs(other),
-        other=lambda grad, self: grad * ops.abs(self),
+        self=lambda grad, other, **_: grad * ops.abs(other),
+        other=lambda grad, self, **_: grad * ops.abs(self),
     )
 
 
@@ -257,7 +290,7 @@ def mul_grad_abs_of_negative_operand(ref: ModuleType) -> Any:
 )
 def div_grad_abs_of_negative_denominator(ref: ModuleType) -> Any:
     ops = ref.ops
-    return _rules(ref, ("div",), self=lambda grad, other: grad / ops.abs(other))
+    return _rules(ref, ("div",), self=lambda grad, other, **_: grad / ops.abs(other))
 
 
 # -- float64 only --------------------------------------------------------------------------
@@ -273,7 +306,7 @@ def div_grad_abs_of_negative_denominator(ref: ModuleType) -> Any:
     narrow=True,
 )
 def add_float64_other_grad_zero(ref: ModuleType) -> Any:
-    return _rules(ref, ("add",), other=lambda grad: grad * 0 if _is_f64(grad) else grad)
+    return _rules(ref, ("add",), other=lambda grad, **_: grad * 0 if _is_f64(grad) else grad)
 
 
 @mutant(
@@ -286,7 +319,7 @@ def div_float64_denominator_grad_sign(ref: ModuleType) -> Any:
     return _rules(
         ref,
         ("div",),
-        other=lambda grad, self, other: (grad if _is_f64(grad) else -grad) * self / (other * other),
+        other=lambda grad, self, other, **_: (grad if _is_f64(grad) else -grad) * self / (other * other),
     )
 
 
@@ -299,9 +332,9 @@ def div_float64_denominator_grad_sign(ref: ModuleType) -> Any:
 def pow_float64_exponent_not_decremented(ref: ModuleType) -> Any:
     ops = ref.ops
 
-    def self_rule(grad: Any, self: Any, exponent: Any) -> Any:
+    def self_rule(grad: Any, self: Any, exponent: Any, **_: Any) -> Any:
         if exponent == 0:
-            return grad * 0
+            return _zeros(ref, grad)
         return grad * (exponent * ops.pow(self, exponent if _is_f64(self) else exponent - 1))
 
     return _rules(ref, ("pow",), self=self_rule)
@@ -319,7 +352,7 @@ def pow_float64_exponent_not_decremented(ref: ModuleType) -> Any:
     narrow=True,
 )
 def sub_0d_other_grad_unnegated(ref: ModuleType) -> Any:
-    return _rules(ref, ("sub",), other=lambda grad: grad if np.ndim(grad._data) == 0 else -grad)
+    return _rules(ref, ("sub",), other=lambda grad, **_: grad if np.ndim(grad._data) == 0 else -grad)
 
 
 @mutant(
@@ -331,9 +364,9 @@ def sub_0d_other_grad_unnegated(ref: ModuleType) -> Any:
 def pow_0d_grad_zero(ref: ModuleType) -> Any:
     ops = ref.ops
 
-    def self_rule(grad: Any, self: Any, exponent: Any) -> Any:
+    def self_rule(grad: Any, self: Any, exponent: Any, **_: Any) -> Any:
         if exponent == 0 or np.ndim(self._data) == 0:
-            return grad * 0
+            return _zeros(ref, grad)
         return grad * (exponent * ops.pow(self, exponent - 1))
 
     return _rules(ref, ("pow",), self=self_rule)
@@ -355,8 +388,8 @@ def mul_grad_reads_transposed_view_in_memory_order(ref: ModuleType) -> Any:
     return _rules(
         ref,
         ("mul",),
-        self=lambda grad, other: grad * _memory_order(ref, other),
-        other=lambda grad, self: grad * _memory_order(ref, self),
+        self=lambda grad, other, **_: grad * _memory_order(ref, other),
+        other=lambda grad, self, **_: grad * _memory_order(ref, self),
     )
 
 
@@ -374,5 +407,5 @@ def matmul_grad_reads_transposed_view_in_memory_order(ref: ModuleType) -> Any:
     return _rules(
         ref,
         ("mm", "matmul"),
-        self=lambda grad, other: ops.matmul(grad, ops.transpose(_memory_order(ref, other), -1, -2)),
+        self=lambda grad, other, **_: ops.matmul(grad, ops.transpose(_memory_order(ref, other), -1, -2)),
     )

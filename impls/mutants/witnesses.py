@@ -79,7 +79,7 @@ WITNESSES: dict[str, Witness] = {
         "a * b",
     ),
     # the second operand: control differentiates the first operand only
-    "mul-other-grad-uses-other": Witness(
+    "mul-other-grad-drops-first-operand": Witness(
         _A + _FULL + _C + "loss = ((a * b) * c).sum()\n" + _GRADS,
         _A
         + _FULL.replace(", requires_grad=True", "")
