@@ -1,17 +1,28 @@
-"""Isolated runs: each engine in its own worker process, restarted past crashes and hangs.
+"""Isolated runs: each engine in its own worker process; the supervisor owns every verdict.
 
-An engine under test may segfault, abort, call ``os._exit`` or loop forever. The
-supervisor runs one pytest worker per engine, watches which case each worker
-has started (the plugin's progress file) and what it has finished (its result
-stream). A worker that dies mid-case gets that case recorded as *crash*; one
-that spends longer than the per-case limit on a case is killed and the case
-recorded as *timeout*. Either way a fresh worker resumes with the cases not yet
-recorded, so one bad case costs one outcome, never the run.
+An engine under test may segfault, abort, call ``os._exit``, loop forever, or
+tamper with gradspec inside its own process. The supervisor (this module, in the
+``gradspec run`` process, which never imports an engine) gives each worker an
+explicit list of cases and a private channel file; the worker reports each
+case's start and its *facts* (:mod:`gradspec.conformance.facts`). The supervisor
+parses the channel strictly (:mod:`gradspec.conformance.integrity`), classifies
+the facts itself, applies the expectations, and keeps every outcome in memory:
+the stream on disk is its copy, rewritten from memory when the run ends.
+
+- A worker that exits, whatever its status, while a case is running gets that
+  case recorded as *crash*; one that spends longer than the per-case limit on a
+  case (timed by the supervisor's clock) is killed and the case recorded as
+  *timeout*. A fresh worker resumes with the cases not yet recorded.
+- A worker that exits without starting any of its cases gets each left as
+  *crash*, so every selected case has exactly one outcome whatever happens.
+- Lines the supervisor refuses are integrity problems of that engine's run; a
+  case concerned by one is recorded as *error* saying so, whatever the
+  expectations say.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,14 +31,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from gradspec.conformance.expectations import Expectations
+from gradspec.conformance.facts import FACTS, outcome_of
+from gradspec.conformance.integrity import ChannelCheck, IntegrityProblem
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultStream
-from gradspec.spec.claims import Claim, all_claims
+from gradspec.spec.claims import Claim
 
 POLL_SECONDS = 0.05
-NORMAL_EXITS = (0, 1, 5)  # pytest: all passed, some failed, nothing collected
 USAGE_EXIT = 4  # pytest: the command line was wrong (say, a bad argument after --)
+
+Launch = Callable[[Path, Path], "subprocess.Popen[bytes]"]
+"""Starts a worker given its case-list file and its channel file."""
 
 
 def describe_exit(returncode: int) -> str:
@@ -40,160 +57,257 @@ def describe_exit(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
-@dataclass
-class _Tail:
-    """New complete lines of a file another process is appending to, from where we left off.
-
-    The supervisor polls twenty times a second; reading only what was appended
-    keeps each poll small however long the run gets.
-    """
-
-    path: Path
-    offset: int = 0
-
-    def new_lines(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        with self.path.open("rb") as handle:
-            handle.seek(self.offset)
-            chunk = handle.read()
-        complete, _, _ = chunk.rpartition(b"\n")  # a line still being written waits
-        if not complete:
-            return []
-        self.offset += len(complete) + 1
-        return complete.decode("utf-8").split("\n")
-
-
-@dataclass
-class Worker:
-    """One pytest process running the spec for one engine."""
-
-    engine_spec: str
-    argv: list[str]
-    results: Path
-    progress: Path
-    process: subprocess.Popen[bytes]
-    started: dict[str, tuple[str, float]] = field(default_factory=dict)  # case -> (engine, t0)
-
-    def __post_init__(self) -> None:
-        self._results = _Tail(self.results)
-        self._progress = _Tail(self.progress)
-
-    def new_outcomes(self) -> list[Outcome]:
-        """Outcomes the worker finished since the last call (whole lines only)."""
-        records = map(json.loads, self._results.new_lines())
-        return [Outcome.from_json(record) for record in records if record.get("type") == "outcome"]
-
-    def read_progress(self, finished: set[str]) -> None:
-        """Update which cases are running now from the progress file."""
-        for line in self._progress.new_lines():
-            kind, stamp, nodeid = line.split("\t", 2)
-            name = nodeid.rsplit("::", 1)[-1]
-            case, _, engine = name.rstrip("]").partition("[")
-            if kind == "start":
-                self.started[case] = (engine, float(stamp))
-        for case in finished & self.started.keys():
-            del self.started[case]
-
-
-def _launch(engine_spec: str, base_argv: list[str], workdir: Path, attempt: int, done: set[str]) -> Worker:
-    tag = f"{''.join(c if c.isalnum() else '_' for c in engine_spec)}-{attempt}"
-    results, progress, skip = (workdir / f"{tag}.{ext}" for ext in ("jsonl", "progress", "skip"))
-    skip.write_text("\n".join(sorted(done)))
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *base_argv,
-        "--gradspec-engine",
-        engine_spec,
-        "--gradspec-results",
-        str(results),
-        "--gradspec-progress",
-        str(progress),
-        "--gradspec-skip-cases",
-        str(skip),
-    ]
-    return Worker(engine_spec, argv, results, progress, subprocess.Popen(argv))
-
-
-def supervise_engine(
-    engine_spec: str,
-    base_argv: list[str],
-    stream: ResultStream,
-    *,
-    timeout: float,
-    workdir: Path,
-    claims: dict[str, Claim],
-    clock: Callable[[], float] = time.time,
-) -> None:
-    """Run every selected case on one engine, restarting the worker past crashes and hangs."""
-    done: set[str] = set()
-    attempt = 0
-    while True:
-        worker = _launch(engine_spec, base_argv, workdir, attempt, done)
-        lost: Outcome | None = None
-        while True:
-            returncode = worker.process.poll()
-            for outcome in worker.new_outcomes():
-                done.add(outcome.case)
-                stream.write(outcome)
-            worker.read_progress(done)
-            if returncode is not None:
-                break
-            for case, (engine, t0) in worker.started.items():
-                if clock() - t0 > timeout:
-                    worker.process.kill()
-                    worker.process.wait()
-                    lost = Outcome.of_claim(
-                        claims[case],
-                        engine,
-                        Verdict.TIMEOUT,
-                        duration=clock() - t0,
-                        message=f"still running after the per-case limit of {timeout:g} s; "
-                        "the worker was killed and restarted",
-                    )
-                    break
-            if lost:
-                break
-            time.sleep(POLL_SECONDS)
-        if lost is None and returncode not in NORMAL_EXITS and worker.started:
-            case, (engine, t0) = next(iter(worker.started.items()))
-            lost = Outcome.of_claim(
-                claims[case],
-                engine,
-                Verdict.CRASH,
-                duration=clock() - t0,
-                message=f"the worker process died running this case ({describe_exit(returncode)}); "
-                "it was restarted for the remaining cases",
-            )
-        if lost is None:
-            if returncode == USAGE_EXIT:
-                raise WorkerUsageError(f"pytest refused the arguments given to the worker for {engine_spec}")
-            if returncode not in NORMAL_EXITS:
-                raise WorkerError(
-                    f"worker for {engine_spec} failed outside any case ({describe_exit(returncode)})"
-                )
-            return
-        lost.reproduce = f"gradspec run --engine {engine_spec} --case {lost.case}"
-        done.add(lost.case)
-        stream.write(lost)
-        attempt += 1
-
-
 class WorkerError(RuntimeError):
-    """A worker died before or after its cases: the harness, not a case, failed."""
+    """gradspec itself failed in a worker (it said so on its channel), or no worker could start."""
 
 
 class WorkerUsageError(WorkerError):
     """pytest in the worker rejected its command line: a usage error, not a harness failure."""
 
 
+@dataclass
+class _Tail:
+    """New complete lines of a file a worker appends to, from where we left off.
+
+    Reading only what was appended keeps each poll small however long the run
+    gets. A file that shrinks was rewritten by someone other than the plugin.
+    """
+
+    path: Path
+    offset: int = 0
+    shrank: bool = False
+
+    def new_lines(self) -> list[str]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() < self.offset:
+                    self.shrank = True
+                    self.offset = handle.tell()
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete, _, _ = chunk.rpartition(b"\n")  # a line still being written waits
+        if not complete:
+            return []
+        self.offset += len(complete) + 1
+        return complete.decode("utf-8", "backslashreplace").split("\n")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill a worker and anything it started in its process group (an engine's helpers)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def pytest_launcher(engine_spec: str, base_argv: list[str]) -> Launch:
+    """The real worker: pytest with gradspec's plugin on one engine, in its own process group."""
+
+    def launch(cases: Path, channel: Path) -> subprocess.Popen[bytes]:
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *base_argv,
+            "--gradspec-engine",
+            engine_spec,
+            "--gradspec-channel",
+            str(channel),
+            "--gradspec-cases",
+            str(cases),
+        ]
+        return subprocess.Popen(argv, start_new_session=True)
+
+    return launch
+
+
+@dataclass
+class EngineRun:
+    """Everything the supervisor decided about one engine: its outcomes and integrity problems."""
+
+    engine: str
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    problems: list[IntegrityProblem] = field(default_factory=list)
+
+
+@dataclass
+class Supervisor:
+    """Runs one engine's selected cases in workers and records exactly one outcome per case."""
+
+    engine_spec: str
+    engine: str
+    cases: list[Claim]
+    stream: ResultStream
+    launch: Launch
+    timeout: float
+    workdir: Path
+    expectations: Expectations | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self.claims = {claim.id: claim for claim in self.cases}
+        self.check = ChannelCheck(self.engine, frozenset(self.claims))
+        self.run = EngineRun(self.engine)
+
+    # -- recording ----------------------------------------------------------------
+    def _record(self, outcome: Outcome) -> None:
+        if outcome.verdict is not Verdict.PASS:
+            outcome.reproduce = f"gradspec run --engine {self.engine_spec} --case {outcome.case}"
+        if self.expectations is not None:
+            outcome = self.expectations.apply(outcome)
+        self.run.outcomes[outcome.case] = outcome
+        self.stream.write(outcome)
+
+    def _lost(self, case: str, verdict: Verdict, message: str, since: float | None) -> None:
+        duration = self.clock() - since if since is not None else 0.0
+        self.check.running.pop(case, None)
+        self.check.reported.add(case)
+        self._record(
+            Outcome.of_claim(self.claims[case], self.engine, verdict, duration=duration, message=message)
+        )
+
+    def _take(self, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        if kind == "internal-error":
+            raise WorkerError(
+                f"gradspec failed inside the worker for {self.engine_spec}:\n{record['message']}"
+            )
+        claim = self.claims[record["case"]]
+        if kind == FACTS:
+            self._record(outcome_of(claim, record))
+        else:  # crash, as pytest-xdist saw it inside the worker
+            self._record(Outcome.of_claim(claim, self.engine, Verdict.CRASH, message=record["message"]))
+
+    def _poll(self, tail: _Tail) -> None:
+        for line in tail.new_lines():
+            record = self.check.accept(line, self.clock())
+            if record is not None:
+                self._take(record)
+        if tail.shrank:
+            self.check.refuse("the worker's channel file shrank: something rewrote it")
+            tail.shrank = False
+
+    # -- running ----------------------------------------------------------------
+    def _attempt(self, number: int) -> tuple[int, bool]:
+        """One worker over the cases not yet recorded; its exit status and whether it made progress."""
+        remaining = [c for c in self.claims if c not in self.check.reported]
+        private = Path(tempfile.mkdtemp(prefix=f"w{number}-", dir=self.workdir))
+        cases, channel = private / "cases", private / "channel.jsonl"
+        cases.write_text("\n".join(remaining) + "\n", encoding="utf-8")
+        channel.touch()
+        self.check.given = set(remaining)
+        before = len(self.check.reported)
+        tail = _Tail(channel)
+        process = self.launch(cases, channel)
+        timed_out = False
+        try:
+            while True:
+                returncode = process.poll()
+                self._poll(tail)
+                if returncode is not None:
+                    break
+                late = [c for c, t0 in self.check.running.items() if self.clock() - t0 > self.timeout]
+                if late:
+                    _stop(process)
+                    returncode = process.returncode
+                    self._poll(tail)
+                    for case in late:
+                        if case in self.check.running:
+                            self._lost(
+                                case,
+                                Verdict.TIMEOUT,
+                                f"still running after the per-case limit of {self.timeout:g} s; "
+                                "the worker was killed and restarted",
+                                self.check.running[case],
+                            )
+                    timed_out = True
+                    break
+                time.sleep(POLL_SECONDS)
+        finally:
+            _stop(process)
+        self._poll(tail)
+        started = bool(self.check.running)
+        for case, t0 in list(self.check.running.items()):
+            self._lost(
+                case,
+                Verdict.CRASH,
+                f"the worker process exited running this case ({describe_exit(returncode)}); "
+                "it was restarted for the remaining cases",
+                t0,
+            )
+        return returncode, timed_out or started or len(self.check.reported) > before
+
+    def supervise(self) -> EngineRun:
+        """Run every selected case; return the outcomes and the problems found."""
+        number = 0
+        while len(self.check.reported) < len(self.claims):
+            returncode, progress = self._attempt(number)
+            number += 1
+            if progress:
+                continue
+            if returncode == USAGE_EXIT and not self.check.reported:
+                raise WorkerUsageError(
+                    f"pytest refused the arguments given to the worker for {self.engine_spec}"
+                )
+            for case in [c for c in self.claims if c not in self.check.reported]:
+                self._lost(
+                    case,
+                    Verdict.CRASH,
+                    f"the worker exited ({describe_exit(returncode)}) without running this case",
+                    None,
+                )
+        self._settle()
+        return self.run
+
+    def _settle(self) -> None:
+        """Cases an integrity problem concerns are errors, whatever was reported for them."""
+        self.run.problems = list(self.check.problems)
+        for problem in self.run.problems:
+            self.stream.write_problem(problem)
+        for case in dict.fromkeys(p.case for p in self.run.problems if p.case in self.claims):
+            claim = self.claims[case]
+            reasons = "; ".join(p.message for p in self.run.problems if p.case == case)
+            outcome = Outcome.of_claim(
+                claim,
+                self.engine,
+                Verdict.ERROR,
+                message=f"integrity error: {reasons}; gradspec trusts no report the worker made for it",
+                reproduce=f"gradspec run --engine {self.engine_spec} --case {case}",
+                observations={"integrity": True},
+            )
+            self.run.outcomes[case] = outcome
+            self.stream.write(outcome)
+
+
 def run_isolated(
-    engine_specs: list[str], base_argv: list[str], stream: ResultStream, *, timeout: float
-) -> None:
-    """Run each engine in its own supervised worker, streaming every outcome to ``stream``."""
-    claims = {claim.id: claim for claim in all_claims()}
+    engines: list[tuple[str, str]],
+    cases: list[Claim],
+    base_argv: list[str],
+    stream: ResultStream,
+    *,
+    timeout: float,
+    expectations: Expectations | None = None,
+    on_engine: Callable[[str], None] | None = None,
+) -> list[EngineRun]:
+    """Run each (spec, name) engine in its own supervised workers over ``cases``."""
+    runs = []
     with tempfile.TemporaryDirectory(prefix="gradspec-workers-") as tmp:
-        for spec in engine_specs:
-            supervise_engine(spec, base_argv, stream, timeout=timeout, workdir=Path(tmp), claims=claims)
+        for spec, name in engines:
+            if on_engine:
+                on_engine(name)
+            supervisor = Supervisor(
+                spec,
+                name,
+                cases,
+                stream,
+                pytest_launcher(spec, base_argv),
+                timeout,
+                Path(tmp),
+                expectations,
+            )
+            runs.append(supervisor.supervise())
+    return runs

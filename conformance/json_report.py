@@ -126,6 +126,21 @@ def _scores(outcomes: list[Outcome], engines: Iterable[str]) -> list[dict[str, A
     return rows
 
 
+def expected_failures_by_kind(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """Expected failures counted by their expectations entry's kind (a wrong value is not a message text).
+
+    An entry without a kind (files written before kinds existed) counts as ``unspecified``.
+    """
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        if outcome.verdict is Verdict.EXPECTED_FAILURE:
+            entry = outcome.observations.get("expectation")
+            kind = entry.get("kind") if isinstance(entry, dict) else None
+            kind = kind if isinstance(kind, str) and kind else "unspecified"
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def build_document(results: RunResults, generated: datetime | None = None) -> dict[str, Any]:
     """The report document for ``results``: the data behind report.json, report.html and summary.md."""
     outcomes = results.outcomes
@@ -155,9 +170,12 @@ def build_document(results: RunResults, generated: datetime | None = None) -> di
             "claims": len(claims),
             "verdicts": verdicts,
             "conforming": bool(outcomes)
+            and not results.problems
             and not any(o.verdict in UNEXPECTED for o in outcomes)
             and all(any(o.engine == e and o.verdict in APPLICABLE for o in outcomes) for e in engine_names),
+            "expected_failures_by_kind": expected_failures_by_kind(outcomes),
         },
+        "integrity": [{"engine": p.engine, "case": p.case, "message": p.message} for p in results.problems],
         "scores": _scores(outcomes, engine_names),
         "claims": claims,
         "errata": [

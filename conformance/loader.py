@@ -14,7 +14,12 @@ Anything that is not already an Engine is probed for its metadata, so the
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import sys
 import traceback
+import unicodedata
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
@@ -37,6 +42,32 @@ BUILTIN_ENGINES: dict[str, str] = {
 
 class EngineLoadError(Exception):
     """An engine spec that names nothing loadable; the message is one line for the user."""
+
+
+MAX_NAME = 100
+"""Longest engine name accepted: names head report columns and JUnit suites."""
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name an engine in outcomes and reports, or None when it can.
+
+    Reports key outcomes by ``case[engine]`` and terminals print names raw, so a
+    name may hold no brackets, no control or invisible characters (a newline could
+    forge a line of output), and no surrounding blanks. Markup such as ``<b>`` is
+    fine: every report escapes it.
+    """
+    if not isinstance(name, str) or not name.strip():
+        return "an engine name must be a non-empty string"
+    if len(name) > MAX_NAME:
+        return f"an engine name is at most {MAX_NAME} characters"
+    if name != name.strip():
+        return "an engine name may not start or end with blanks"
+    for char in name:
+        if char in "[]":
+            return "an engine name may not contain '[' or ']' (reports write outcomes as case[engine])"
+        if unicodedata.category(char).startswith(("C", "Z")) and char != " ":
+            return f"an engine name may not contain control or invisible characters ({char!r})"
+    return None
 
 
 def registered_engines() -> dict[str, str]:
@@ -81,7 +112,15 @@ def load_engine(spec: str) -> Engine:
     except ModuleNotFoundError as exc:
         if not explicit and exc.name == spec.split(".")[0]:
             raise EngineLoadError(f"unknown engine {spec!r}; available: {_available()}") from exc
-        raise EngineLoadError(f"engine {spec!r} failed to import: {exc}; available: {_available()}") from exc
+        hint = ""
+        if ":" in spec and exc.name and target.startswith(exc.name):
+            hint = (
+                f" (module:attr is imported like any module: is {exc.name.split('.')[0]!r} importable "
+                f"from {os.getcwd()}? add its folder to PYTHONPATH or pip install it)"
+            )
+        raise EngineLoadError(
+            f"engine {spec!r} failed to import: {exc}{hint}; available: {_available()}"
+        ) from exc
     except AttributeError as exc:
         raise EngineLoadError(f"engine {spec!r}: {exc}; available: {_available()}") from exc
     except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
@@ -92,6 +131,9 @@ def load_engine(spec: str) -> Engine:
     except Exception as exc:  # noqa: BLE001
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         raise EngineLoadError(f"engine {spec!r} failed to start: {last}") from exc
+    problem = name_problem(engine.name)
+    if problem:
+        raise EngineLoadError(f"engine {spec!r} is named {engine.name!r}: {problem}")
     return engine
 
 
@@ -103,3 +145,80 @@ def load_engines(specs: list[str]) -> list[Engine]:
     if duplicates:
         raise EngineLoadError(f"engine name given twice: {', '.join(duplicates)}")
     return engines
+
+
+# -- loading in a separate process -------------------------------------------------
+# ``gradspec run`` never imports an engine itself: an engine's import-time code
+# could patch the supervisor's gate. It asks a short-lived process to load the
+# engines and print their metadata as JSON instead.
+
+DESCRIBE = "gradspec-engines/1"
+
+
+def _describe(specs: list[str], usable: bool) -> dict[str, Any]:
+    if usable:
+        found = []
+        for name in registered_engines():
+            try:
+                engine = load_engine(name)
+            except EngineLoadError as exc:
+                print(f"gradspec: skipping {name}: {exc}", file=sys.stderr)
+                continue
+            if engine.unavailable:
+                print(f"gradspec: skipping {name}: {engine.unavailable}", file=sys.stderr)
+                continue
+            found.append(name)
+        specs = [*specs, *found]
+    try:
+        engines = load_engines(specs)
+    except EngineLoadError as exc:
+        return {"schema": DESCRIBE, "error": str(exc)}
+    return {"schema": DESCRIBE, "specs": specs, "engines": [e.metadata() for e in engines]}
+
+
+def describe_main(argv: list[str] | None = None) -> None:
+    """Entry of the describing process: ``[--usable] SPEC...`` -> one JSON line on stdout."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    options, specs = (args[: args.index("--")], args[args.index("--") + 1 :]) if "--" in args else ([], args)
+    usable = "--usable" in options
+    record = _describe(specs, usable)
+    # Whatever the engines printed while loading went to stdout first; the record is the last line.
+    print("\n" + json.dumps(record), flush=True)
+
+
+def describe_engines(specs: list[str], *, usable: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
+    """Load ``specs`` (and with ``usable`` every registered engine that runs here) in a child process.
+
+    Returns the specs and the engines' metadata; raises :class:`EngineLoadError` with
+    the child's one-line reason. The metadata is the engine's word: names are
+    checked again here, where the engine's code does not run.
+    """
+    code = "from gradspec.conformance.loader import describe_main; describe_main()"
+    argv = [sys.executable, "-c", code, *(["--usable"] if usable else []), "--", *specs]
+    done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, errors="backslashreplace", check=False)
+    lines = done.stdout.strip().splitlines()
+    try:
+        record = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        record = None
+    if not isinstance(record, dict) or record.get("schema") != DESCRIBE:
+        raise EngineLoadError(
+            f"loading the engines {' '.join(specs)} did not finish (the loading process ended with "
+            f"exit status {done.returncode} and no description)"
+        )
+    if "error" in record:
+        raise EngineLoadError(str(record["error"]))
+    engines = record.get("engines")
+    found = record.get("specs")
+    if not isinstance(engines, list) or not isinstance(found, list) or len(engines) != len(found):
+        raise EngineLoadError("loading the engines gave a malformed description")
+    for spec, meta in zip(found, engines, strict=True):
+        problem = name_problem(meta.get("name") if isinstance(meta, dict) else None)
+        if problem:
+            raise EngineLoadError(f"engine {spec!r} is named {meta.get('name')!r}: {problem}")
+    names = [meta["name"] for meta in engines]
+    if len(set(names)) != len(names):
+        raise EngineLoadError(
+            f"engine name given twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
+        )
+    return found, engines

@@ -59,8 +59,37 @@ def _environment() -> Environment:
     return env
 
 
+def _extra_sections(document: dict[str, Any]) -> str:
+    """Integrity problems and expected failures by kind: what a gate reviewer must see."""
+    lines: list[str] = []
+    problems = document.get("integrity") or []
+    if problems:
+        lines += ["", "### Integrity errors: the run cannot be trusted", ""]
+        for problem in problems[:MAX_LISTED]:
+            case = f" {md_code(problem['case'])}" if problem.get("case") else ""
+            lines.append(f"- {md_text(problem['engine'])}{case}: {md_text(problem['message'], 200)}")
+        if len(problems) > MAX_LISTED:
+            lines.append(f"- … and {len(problems) - MAX_LISTED} more in report.json.")
+    kinds = document.get("summary", {}).get("expected_failures_by_kind") or {}
+    if kinds:
+        listed = ", ".join(f"{n} {md_text(kind)}" for kind, n in kinds.items())
+        lines += ["", f"Expected failures by kind: {listed}."]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def render_markdown(document: dict[str, Any], html_name: str | None = "report.html") -> str:
     """The summary for ``document``; ``html_name`` is the full report it points readers to."""
+    body = _render_template(document, html_name)
+    extra = _extra_sections(document)
+    if not extra:
+        return body
+    pointer = body.rfind("\n\nThe full report")
+    if pointer < 0:
+        return body + extra
+    return body[:pointer] + "\n" + extra.rstrip("\n") + body[pointer:]
+
+
+def _render_template(document: dict[str, Any], html_name: str | None) -> str:
     problems = [c for c in document["cases"] if c["outcome"] in DETAILED]
     return (
         _environment()

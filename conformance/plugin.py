@@ -11,6 +11,7 @@ and prints scores per engine.
 from __future__ import annotations
 
 import fnmatch
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import gradspec.spec
 import gradspec.spec.profiles  # noqa: F401 - registers profiles before hypothesis reads --hypothesis-profile
 from gradspec.conformance.engine import Engine
 from gradspec.conformance.expectations import Expectations, ExpectationsError, load_expectations
+from gradspec.conformance.facts import case_facts, error_facts, outcome_of, text, without_namespace
 from gradspec.conformance.loader import EngineLoadError, load_engines
 from gradspec.conformance.outcomes import Outcome, Verdict
 from gradspec.conformance.results import ResultStream
@@ -30,6 +32,7 @@ from gradspec.spec.expect import ClaimViolation, show
 
 SPEC_DIR = Path(gradspec.spec.__file__).parent
 OUTCOME_PROPERTY = "gradspec_outcome"
+FACTS_PROPERTY = "gradspec_facts"
 
 
 def _outcome_record(report: pytest.TestReport) -> dict[str, Any] | None:
@@ -54,14 +57,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="stream one JSON line per outcome to PATH as the run goes",
     )
     group.addoption(
-        "--gradspec-progress",
+        "--gradspec-channel",
         metavar="PATH",
-        help="append a line to PATH as each case starts (used by the isolating supervisor)",
+        help="report to the isolating supervisor: append each case's start and facts to PATH",
     )
     group.addoption(
-        "--gradspec-skip-cases",
+        "--gradspec-cases",
         metavar="PATH",
-        help="do not collect the claim ids listed in PATH (a restarted worker resumes after them)",
+        help="run exactly the claim ids listed in PATH, one a line (the supervisor's selection)",
     )
     group.addoption(
         "--gradspec-expect",
@@ -149,71 +152,31 @@ class SpecSection(pytest.File):
                 )
 
 
-def _with_notes(error: BaseException) -> str:
-    return "\n".join([str(error), *getattr(error, "__notes__", [])])
-
-
-def _leaf_exceptions(group: BaseExceptionGroup) -> list[BaseException]:
-    leaves: list[BaseException] = []
-    for inner in group.exceptions:
-        leaves.extend(_leaf_exceptions(inner) if isinstance(inner, BaseExceptionGroup) else [inner])
-    return leaves
-
-
-def _unsupported_in(error: BaseException) -> Unsupported | None:
-    """The Unsupported that explains ``error`` (alone or as every leaf of a group)."""
+def _role(error: BaseException) -> str:
+    """Which of :data:`~gradspec.conformance.facts.ROLES` an exception plays."""
+    if isinstance(error, pytest.skip.Exception):
+        return "skip"
     if isinstance(error, Unsupported):
-        return error
-    if isinstance(error, BaseExceptionGroup):
-        leaves = _leaf_exceptions(error)
-        if leaves and all(isinstance(e, Unsupported) for e in leaves):
-            return leaves[0]  # type: ignore[return-value]
-    return None
+        return "unsupported"
+    if isinstance(error, ClaimViolation):
+        return "violation"
+    return "other"
+
+
+def gather_facts(item: ClaimItem, call: pytest.CallInfo[None]) -> dict[str, Any]:
+    """The facts of a finished (case, engine) call, as JSON data (see :mod:`~gradspec.conformance.facts`)."""
+    error = None
+    if call.excinfo is not None:
+        name = item.engine.name
+        error = error_facts(call.excinfo.value, _role, lambda note: without_namespace(note, name), show)
+    return case_facts(
+        item.claim.id, item.engine.name, duration=call.duration, observations=item.observations, error=error
+    )
 
 
 def classify(item: ClaimItem, call: pytest.CallInfo[None]) -> Outcome:
-    """The outcome record for a finished (case, engine) call."""
-    claim, excinfo = item.claim, call.excinfo
-    outcome = Outcome.of_claim(
-        claim, item.engine.name, Verdict.PASS, duration=call.duration, observations=item.observations
-    )
-    if excinfo is None:
-        return outcome
-    error = excinfo.value
-    if isinstance(error, pytest.skip.Exception):
-        outcome.verdict = Verdict.UNSUPPORTED
-        outcome.message = str(error.msg).removeprefix("unsupported: ")
-        return outcome
-    unsupported = _unsupported_in(error)
-    if unsupported is not None:
-        outcome.verdict = Verdict.UNSUPPORTED
-        outcome.message = str(unsupported)
-        return outcome
-    notes = "\n".join(getattr(error, "__notes__", []))
-    if isinstance(error, BaseExceptionGroup):
-        # hypothesis reports several distinct failures as a group; wrong answers
-        # throughout still make a failure, and the first one stands for it.
-        leaves = _leaf_exceptions(error)
-        if leaves and all(isinstance(e, ClaimViolation) for e in leaves):
-            first = leaves[0]
-            outcome.verdict = Verdict.FAIL
-            outcome.expected, outcome.actual = show(first.expected), show(first.actual)
-            outcome.message = "\n".join(
-                [f"{len(leaves)} distinct failures:", *(_with_notes(e) for e in leaves)]
-            )
-            outcome.counterexample = getattr(first, "counterexample", None)
-            return outcome
-    if isinstance(error, ClaimViolation):
-        outcome.verdict = Verdict.FAIL
-        outcome.expected, outcome.actual = show(error.expected), show(error.actual)
-        outcome.message = str(error)
-    else:
-        outcome.verdict = Verdict.ERROR
-        outcome.message = f"{type(error).__name__}: {error}"
-    if notes:
-        outcome.message = f"{outcome.message}\n{notes}"
-    outcome.counterexample = getattr(error, "counterexample", None)
-    return outcome
+    """The outcome of a finished (case, engine) call; under the supervisor only what the worker shows."""
+    return outcome_of(item.claim, gather_facts(item, call))
 
 
 def _show_expectation(report: pytest.TestReport, outcome: Outcome) -> None:
@@ -224,6 +187,34 @@ def _show_expectation(report: pytest.TestReport, outcome: Outcome) -> None:
     elif outcome.verdict is Verdict.UNEXPECTED_PASS:
         report.outcome = "passed"
         report.wasxfail = outcome.observations.get("expectation", {}).get("reason", "expected")  # type: ignore[attr-defined]
+
+
+def selects(claim: Claim, level: str | None, patterns: list[str]) -> bool:
+    """Whether ``--level`` and ``--case`` select ``claim`` (the supervisor and the plugin agree on this)."""
+    if level and claim.level.value != level:
+        return False
+    if patterns:
+        return any(fnmatch.fnmatchcase(claim.id, p) for p in patterns)
+    return True
+
+
+class Channel:
+    """The worker's side of its report to the supervisor: one JSON line per event, flushed.
+
+    The supervisor parses these lines strictly and decides every verdict itself
+    (conformance/isolation.py); lone surrogates in an engine's text are escaped
+    so that every line is UTF-8.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+
+    def send(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, default=repr) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class ConformanceRun:
@@ -242,15 +233,16 @@ class ConformanceRun:
         self.spec_of = {engine.name: spec for engine, spec in zip(engines, specs, strict=True)}
         self.level = config.getoption("gradspec_level")
         self.case_patterns: list[str] = config.getoption("gradspec_case")
-        skip = config.getoption("gradspec_skip_cases")
-        self.skip_cases = set(Path(skip).read_text().split()) if skip else set()
+        only = config.getoption("gradspec_cases")
+        self.only_cases = set(Path(only).read_text(encoding="utf-8").split()) if only else None
         self.claims = {claim.id: claim for claim in all_claims()}
         self.outcomes: list[Outcome] = []
+        self.items: dict[str, tuple[str, str]] = {}  # nodeid -> (case, engine)
         # Under pytest-xdist only the controller writes files; workers send reports.
         controller = not hasattr(config, "workerinput")
         path = config.getoption("gradspec_results") if controller else None
-        progress = config.getoption("gradspec_progress") if controller else None
-        self.progress = open(progress, "a", encoding="utf-8") if progress else None
+        channel = config.getoption("gradspec_channel") if controller else None
+        self.channel = Channel(Path(channel)) if channel else None
         self.stream = (
             ResultStream(Path(path), [e.metadata() for e in engines], list(config.invocation_params.args))
             if path
@@ -259,13 +251,9 @@ class ConformanceRun:
         self.started = time.monotonic()
 
     def selects(self, claim: Claim) -> bool:
-        if claim.id in self.skip_cases:
-            return False
-        if self.level and claim.level.value != self.level:
-            return False
-        if self.case_patterns:
-            return any(fnmatch.fnmatchcase(claim.id, p) for p in self.case_patterns)
-        return True
+        if self.only_cases is not None:
+            return claim.id in self.only_cases
+        return selects(claim, self.level, self.case_patterns)
 
     def reproduce(self, outcome: Outcome) -> str:
         return (
@@ -283,22 +271,26 @@ class ConformanceRun:
         # Directory order is alphabetical; the note's order reads better.
         order = {module: i for i, module in enumerate(SECTIONS)}
         items.sort(key=lambda it: order.get(it.claim.module, len(order)) if isinstance(it, ClaimItem) else -1)
+        self.items = {it.nodeid: (it.claim.id, it.engine.name) for it in items if isinstance(it, ClaimItem)}
 
     # -- results ----------------------------------------------------------------
-    # The outcome is classified where the case ran (a pytest-xdist worker, or this
-    # process) and travels inside the report's user_properties, which xdist
-    # serialises; it is recorded where reports are logged (the controller), so a
-    # distributed run still writes one stream.
+    # The facts are gathered where the case ran (a pytest-xdist worker, or this
+    # process) and travel inside the report's user_properties, which xdist
+    # serialises; they are recorded where reports are logged (the controller), so a
+    # distributed run still writes one stream. Under the supervisor the facts go
+    # to it and it classifies them; the outcome attached here is only for display.
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         report = yield
         if isinstance(item, ClaimItem) and (call.when == "call" or (call.when == "setup" and report.failed)):
-            outcome = classify(item, call)
+            facts = gather_facts(item, call)
+            outcome = outcome_of(item.claim, facts)
             if outcome.verdict is not Verdict.PASS:
                 outcome.reproduce = self.reproduce(outcome)
             if self.expectations:
                 outcome = self.expectations.apply(outcome)
                 _show_expectation(report, outcome)
+            report.user_properties.append((FACTS_PROPERTY, facts))
             report.user_properties.append((OUTCOME_PROPERTY, outcome.to_json()))
             # Teardown's report carries these into JUnit XML as <property> elements.
             item.user_properties.extend(
@@ -307,9 +299,9 @@ class ConformanceRun:
         return report
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        if self.progress:
-            self.progress.write(f"start\t{time.time():.3f}\t{nodeid}\n")
-            self.progress.flush()
+        if self.channel and nodeid in self.items:
+            case, engine = self.items[nodeid]
+            self.channel.send({"type": "start", "case": case, "engine": engine})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = _outcome_record(report)
@@ -317,8 +309,19 @@ class ConformanceRun:
             outcome = self._crashed(report)
             if outcome is None:
                 return
+            if self.channel:
+                self.channel.send(
+                    {
+                        "type": "crash",
+                        "case": outcome.case,
+                        "engine": outcome.engine,
+                        "message": outcome.message,
+                    }
+                )
         else:
             outcome = Outcome.from_json(record)
+            if self.channel:
+                self.channel.send(dict(report.user_properties)[FACTS_PROPERTY])
         self.outcomes.append(outcome)
         if self.stream:
             self.stream.write(outcome)
@@ -329,20 +332,22 @@ class ConformanceRun:
         pytest-xdist reports a worker that died mid-case this way; the case's
         own hooks never ran, so the controller records the crash itself.
         """
-        if not (report.failed and report.when == "call"):
+        if not (report.failed and report.when == "call") or report.nodeid not in self.items:
             return None
-        name = report.nodeid.rsplit("::", 1)[-1]
-        case, _, engine = name.rstrip("]").partition("[")
-        claim = self.claims.get(case)
-        if claim is None:
-            return None
+        case, engine = self.items[report.nodeid]
         return Outcome.of_claim(
-            claim,
+            self.claims[case],
             engine,
             Verdict.CRASH,
             duration=report.duration,
             message=f"the worker process died running this case: {report.longreprtext[-500:]}",
         )
+
+    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # gradspec (or pytest) failed outside any case: the supervisor says so as a
+        # harness failure (exit 3), never as the engine's crash.
+        if self.channel:
+            self.channel.send({"type": "internal-error", "message": text(str(excrepr))[-4000:]})
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         record = _outcome_record(report)
@@ -354,16 +359,17 @@ class ConformanceRun:
         return None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        # Under the supervisor (which passes a channel) it prints the summary, once.
+        if self.channel:
+            return
         terminalreporter.section("gradspec conformance")
         for line in summary_lines(self.outcomes):
             terminalreporter.write_line(line)
-        # Under the supervisor (which passes a progress file) the stream is a worker's
-        # temporary part; the supervisor prints where the run's results are.
-        if self.stream and not self.progress:
+        if self.stream:
             terminalreporter.write_line(f"results streamed to {self.stream.path}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.stream:
             self.stream.close()
-        if self.progress:
-            self.progress.close()
+        if self.channel:
+            self.channel.close()

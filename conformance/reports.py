@@ -3,8 +3,8 @@
 ``gradspec run`` calls :func:`write_reports` right after the run, with the
 outcomes it streamed; ``gradspec report`` calls it with several streams merged.
 The JSON document is built once and the HTML page and Markdown summary render
-it, so the three files always agree. (``junit.xml`` is pytest's own, written
-during the run.)
+it, so the three files always agree. Text that cannot be UTF-8 (an engine's lone
+surrogate in an old stream) is written as a backslash escape, never an error.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def write_reports(results: RunResults, report_dir: Path) -> list[Path]:
     document = build_document(results)
     bench = BENCH_NAME if (report_dir / BENCH_NAME).exists() else None
     html_path = report_dir / HTML_NAME
-    html_path.write_text(render_html(document, bench_href=bench), encoding="utf-8")
+    html_path.write_text(render_html(document, bench_href=bench), encoding="utf-8", errors="backslashreplace")
     markdown_path = report_dir / MARKDOWN_NAME
-    markdown_path.write_text(render_markdown(document, html_name=HTML_NAME), encoding="utf-8")
+    markdown_path.write_text(
+        render_markdown(document, html_name=HTML_NAME), encoding="utf-8", errors="backslashreplace"
+    )
     return [write_json(document, report_dir / JSON_NAME), html_path, markdown_path]

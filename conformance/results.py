@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gradspec.conformance.inputs import read_input_text
+from gradspec.conformance.integrity import INTEGRITY, IntegrityProblem
 from gradspec.conformance.outcomes import Outcome
 from gradspec.spec.claims import SPEC_VERSION
 
@@ -32,6 +33,8 @@ class RunResults:
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[IntegrityProblem] = field(default_factory=list)
+    """What the supervisor refused from an engine's workers: each fails the run's gate."""
 
     @property
     def spec_version(self) -> str | None:
@@ -46,34 +49,63 @@ class RunResults:
         return list(seen.values())
 
 
+def run_header(engines: list[dict[str, Any]], argv: list[str] | None = None) -> dict[str, Any]:
+    """The first record of a stream: the format, the spec version, the engines and the command."""
+    return {
+        "type": "run",
+        "schema": STREAM_SCHEMA,
+        "spec_version": SPEC_VERSION,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "engines": engines,
+        "argv": argv or [],
+    }
+
+
+def _line(record: dict[str, Any]) -> str:
+    # ASCII JSON: an engine's lone surrogate or control character is an escape, never a broken file.
+    return json.dumps(record, default=repr) + "\n"
+
+
 class ResultStream:
     """Appends outcomes to a JSONL file, flushing each line as soon as it is written."""
 
     def __init__(self, path: Path, engines: list[dict[str, Any]], argv: list[str] | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.header = run_header(engines, argv)
         self._file: IO[str] = self.path.open("w", encoding="utf-8")
-        self._write(
-            {
-                "type": "run",
-                "schema": STREAM_SCHEMA,
-                "spec_version": SPEC_VERSION,
-                "started": datetime.now(UTC).isoformat(timespec="seconds"),
-                "engines": engines,
-                "argv": argv or [],
-            }
-        )
+        self._write(self.header)
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, default=repr) + "\n")
+        self._file.write(_line(record))
         self._file.flush()
 
     def write(self, outcome: Outcome) -> None:
         self._write({"type": "outcome", **outcome.to_json()})
 
+    def write_problem(self, problem: IntegrityProblem) -> None:
+        self._write(problem.to_json())
+
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def write_results(results: RunResults, path: Path) -> Path:
+    """Write ``results`` as a whole stream, replacing ``path`` atomically (its folder recreated if gone).
+
+    The supervisor ends a run with this, from the outcomes it holds in memory, so
+    whatever an engine appended to or deleted from the file during the run is gone.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [_line(run) for run in results.runs]
+    lines += [_line({"type": "outcome", **o.to_json()}) for o in results.outcomes]
+    lines += [_line(p.to_json()) for p in results.problems]
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text("".join(lines), encoding="utf-8")
+    partial.replace(path)
+    return path
 
 
 def read_results(path: Path) -> RunResults:
@@ -105,6 +137,11 @@ def read_results(path: Path) -> RunResults:
                 results.outcomes.append(Outcome.from_json(record))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ResultsError(f"{path}:{number}: malformed outcome record ({exc})") from exc
+        elif kind == INTEGRITY:
+            try:
+                results.problems.append(IntegrityProblem.from_json(record))
+            except (KeyError, TypeError) as exc:
+                raise ResultsError(f"{path}:{number}: malformed integrity record ({exc})") from exc
         else:
             raise ResultsError(f"{path}:{number}: unknown record type {kind!r}")
     if not results.runs:
@@ -151,6 +188,7 @@ def merge_results(paths: Sequence[Path]) -> RunResults:
                 )
             merged.runs.append(run)
             first = first or Path(path)
+        merged.problems.extend(results.problems)
         for outcome in results.outcomes:
             key = (outcome.case, outcome.engine)
             if key in position:

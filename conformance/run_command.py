@@ -3,8 +3,9 @@
 By default every engine runs in its own supervised worker process
 (:mod:`gradspec.conformance.isolation`), so a crash or a hang costs one outcome.
 ``--in-process`` runs pytest in this process instead, which is what a debugger
-wants. Both write the same result stream, and the exit code comes from what the
-stream recorded, never from pytest's own status.
+wants (and gives no protection against an engine that tampers with gradspec).
+The exit code comes from what was recorded (:mod:`gradspec.conformance.gate`),
+never from pytest's own status.
 """
 
 from __future__ import annotations
@@ -18,16 +19,24 @@ import pytest
 
 import gradspec.spec
 from gradspec.conformance import exitcodes
-from gradspec.conformance.baseline import BaselineError, compare, load_baseline
+from gradspec.conformance.baseline import BaselineError, load_baseline
 from gradspec.conformance.exitcodes import fail
-from gradspec.conformance.expectations import ExpectationsError, load_expectations
+from gradspec.conformance.expectations import Expectations, ExpectationsError, load_expectations
+from gradspec.conformance.gate import UnsupportedLimit, gate_exit_code
 from gradspec.conformance.isolation import WorkerError, WorkerUsageError, run_isolated
 from gradspec.conformance.junit_report import write_junit
-from gradspec.conformance.loader import EngineLoadError, load_engine, load_engines, registered_engines
-from gradspec.conformance.outcomes import UNEXPECTED, Outcome, Verdict
-from gradspec.conformance.reports import write_reports
-from gradspec.conformance.results import ResultsError, ResultStream, RunResults, read_results
-from gradspec.conformance.score import scores_by, summary_lines
+from gradspec.conformance.loader import (
+    EngineLoadError,
+    describe_engines,
+    load_engine,
+    load_engines,
+    registered_engines,
+)
+from gradspec.conformance.plugin import selects
+from gradspec.conformance.reports import HTML_NAME, write_reports
+from gradspec.conformance.results import ResultsError, ResultStream, RunResults, read_results, write_results
+from gradspec.conformance.score import summary_lines
+from gradspec.spec.claims import Claim, all_claims
 
 SPEC_DIR = Path(gradspec.spec.__file__).parent
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
@@ -96,6 +105,13 @@ def add_parser(commands: Any) -> None:
         metavar="PCT",
         help="fail the gate when an engine's score is under PCT percent",
     )
+    gate.add_argument(
+        "--max-unsupported",
+        type=_unsupported_limit,
+        metavar="N|PCT%",
+        help="fail the gate when more than N cases (or more than PCT%% of the selected cases) of "
+        "an engine are unsupported: a gate that verifies too little is refused",
+    )
     run.add_argument(
         "--in-process",
         action="store_true",
@@ -110,6 +126,13 @@ def add_parser(commands: Any) -> None:
     run.set_defaults(handler=cmd_run)
 
 
+def _unsupported_limit(text: str) -> UnsupportedLimit:
+    try:
+        return UnsupportedLimit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def selection_args(args: argparse.Namespace) -> list[str]:
     """The pytest arguments every worker shares: the spec folder, config, selection."""
     # The spec folder, not its files: pytest imports a .py named on the command line as
@@ -122,6 +145,56 @@ def selection_args(args: argparse.Namespace) -> list[str]:
     for case in args.case:
         argv += ["--gradspec-case", case]
     return argv + list(args.pytest_args)
+
+
+def selected_claims(args: argparse.Namespace) -> list[Claim]:
+    """The claims ``--level`` and ``--case`` select; ValueError naming what selects nothing."""
+    claims = [c for c in all_claims() if selects(c, args.level, [])]
+    for pattern in args.case:
+        if not any(selects(c, None, [pattern]) for c in claims):
+            level = f" at level {args.level}" if args.level else ""
+            raise ValueError(
+                f"--case {pattern!r} selects no claim{level}; `gradspec list` prints the claim ids"
+            )
+    chosen = [c for c in claims if selects(c, None, args.case)]
+    if not chosen:
+        raise ValueError(f"--level {args.level} selects no claim")
+    return chosen
+
+
+def _supervised(
+    args: argparse.Namespace,
+    specs: list[str],
+    engines: list[dict[str, Any]],
+    claims: list[Claim],
+    expectations: Expectations | None,
+    results: Path,
+) -> RunResults:
+    """Run the engines in supervised workers; the results as the supervisor holds them."""
+    stream = ResultStream(results, engines, sys.argv[1:])
+    names = [e["name"] for e in engines]
+
+    def announce(name: str) -> None:
+        print(f"gradspec: running {len(claims)} case(s) on {name}", flush=True)
+
+    try:
+        runs = run_isolated(
+            list(zip(specs, names, strict=True)),
+            claims,
+            selection_args(args),
+            stream,
+            timeout=args.timeout,
+            expectations=expectations,
+            on_engine=announce,
+        )
+    finally:
+        stream.close()
+    order = [c.id for c in claims]
+    return RunResults(
+        runs=[{**stream.header, "source": str(results)}],
+        outcomes=[run.outcomes[case] for run in runs for case in order if case in run.outcomes],
+        problems=[p for run in runs for p in run.problems],
+    )
 
 
 def available_engines() -> list[str]:
@@ -140,45 +213,6 @@ def available_engines() -> list[str]:
     return usable
 
 
-def verdict_exit_code(
-    outcomes: list[Outcome],
-    *,
-    strict: bool = False,
-    fail_under: float | None = None,
-    baseline: RunResults | None = None,
-) -> int:
-    """The gate: 0 or 1 from what the run recorded; 2 when nothing ran."""
-    if not outcomes:
-        return fail("no case selected or run (check --case and --level); an empty run verifies nothing")
-    code = exitcodes.OK
-    for engine, score in scores_by(outcomes, lambda o: o.engine).items():
-        if not score.applicable:
-            print(f"gradspec: {engine}: no applicable case, nothing verified", file=sys.stderr)
-            code = exitcodes.NONCONFORMING
-        elif fail_under is not None and 100 * score.passed / score.applicable < fail_under:
-            print(
-                f"gradspec: {engine}: score {score.text()} is under --fail-under {fail_under:g}%",
-                file=sys.stderr,
-            )
-            code = exitcodes.NONCONFORMING
-    unexpected = UNEXPECTED | ({Verdict.UNEXPECTED_PASS} if strict else set())
-    surprises = [o for o in outcomes if o.verdict in unexpected]
-    if surprises:
-        print(
-            f"gradspec: {len(surprises)} unexpected outcome(s): "
-            + ", ".join(f"{o.nodeid} {o.verdict.value}" for o in surprises[:10])
-            + (" ..." if len(surprises) > 10 else ""),
-            file=sys.stderr,
-        )
-        code = exitcodes.NONCONFORMING
-    if baseline is not None:
-        diff = compare(baseline, outcomes)
-        print(diff.text())
-        if not diff.ok:
-            code = exitcodes.NONCONFORMING
-    return code
-
-
 def _in_process(args: argparse.Namespace, results: Path) -> int | None:
     """Run pytest here; return an exit code if pytest's status already decides it."""
     argv = [*selection_args(args), "--gradspec-results", str(results)]
@@ -194,58 +228,89 @@ def _in_process(args: argparse.Namespace, results: Path) -> int | None:
     return None
 
 
-def _isolated(args: argparse.Namespace, engines: list[Any], results: Path) -> int | None:
-    stream = ResultStream(results, [e.metadata() for e in engines], sys.argv[1:])
-    try:
-        run_isolated(args.engine, selection_args(args), stream, timeout=args.timeout)
-    except WorkerUsageError as exc:
-        return fail(f"{exc} (see pytest's message above)")
-    except WorkerError as exc:
-        return fail(str(exc), exitcodes.HARNESS)
-    finally:
-        stream.close()
-    return None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.all_engines:
-        args.engine = [*(args.engine or []), *available_engines()]
-    if not args.engine:
+    if not args.engine and not args.all_engines:
         return fail("no engine given: use --engine ENGINE (repeatable) or --all-engines")
     try:
-        # Every input is checked before any case runs, each failure in one line.
-        engines = load_engines(args.engine)
-        if args.expect:
-            load_expectations(Path(args.expect))
+        # Every input is checked before any case runs, each failure in one line, and
+        # before the report folder is touched, so the last run's reports stay.
+        claims = selected_claims(args)
+        expectations = load_expectations(Path(args.expect)) if args.expect else None
         baseline = load_baseline(Path(args.baseline)) if args.baseline else None
+        if args.in_process:
+            if args.all_engines:
+                args.engine = [*(args.engine or []), *available_engines()]
+            specs = list(args.engine)
+            engines = [e.metadata() for e in load_engines(specs)]
+        else:
+            # The supervisor never imports an engine: its import-time code could patch the gate.
+            specs, engines = describe_engines(list(args.engine or []), usable=args.all_engines)
+            args.engine = specs
+    except ValueError as exc:
+        return fail(str(exc))
     except (EngineLoadError, ExpectationsError, BaselineError) as exc:
         return fail(str(exc))
+    if not specs:
+        return fail("--all-engines found no engine that runs here")
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return fail(f"cannot write reports to {report_dir}: {exc.strerror or exc}")
     results = report_dir / "results.jsonl"
+    harness_failure: str | None = None
+    recorded: RunResults | None = None
     try:
-        decided = _in_process(args, results) if args.in_process else _isolated(args, engines, results)
-        if decided is not None:
-            return decided
+        if args.in_process:
+            decided = _in_process(args, results)
+            if decided is not None:
+                return decided
+        else:
+            recorded = _supervised(args, specs, engines, claims, expectations, results)
     except KeyboardInterrupt:
         print("gradspec: interrupted; reporting the cases that finished", file=sys.stderr)
-    try:
-        recorded = read_results(results)
-    except (ResultsError, OSError) as exc:
-        return fail(str(exc), exitcodes.HARNESS)
-    outcomes = recorded.outcomes
-    if not args.in_process:
-        print("\n".join(["", "gradspec conformance", *summary_lines(outcomes)]))
-    written = [
+    except WorkerUsageError as exc:
+        return fail(f"{exc} (see pytest's message above)")
+    except WorkerError as exc:
+        harness_failure = str(exc)
+    if recorded is None:
+        try:
+            recorded = read_results(results)
+        except (ResultsError, OSError) as exc:
+            return fail(str(exc), exitcodes.HARNESS)
+    written = _write_everything(recorded, report_dir, results, rewrite=not args.in_process)
+    print("\n".join(["", "gradspec conformance", *summary_lines(recorded.outcomes, engines)]))
+    print("gradspec: wrote " + ", ".join(str(p) for p in written), flush=True)
+    if harness_failure is not None:
+        code = fail(harness_failure, exitcodes.HARNESS)
+    else:
+        expected = {(c.id, e["name"]) for c in claims for e in engines}
+        try:
+            code = gate_exit_code(
+                recorded,
+                expected=expected if not args.in_process or not args.pytest_args else None,
+                strict=args.strict,
+                fail_under=args.fail_under,
+                max_unsupported=args.max_unsupported,
+                baseline=baseline,
+            )
+        except BaselineError as exc:
+            code = fail(str(exc))
+    print(f"gradspec: open {report_dir / HTML_NAME} for the full report")
+    return code
+
+
+def _write_everything(recorded: RunResults, report_dir: Path, results: Path, *, rewrite: bool) -> list[Path]:
+    """Every report from ``recorded``; the folder recreated if something removed it during the run.
+
+    With ``rewrite`` the stream itself is rewritten from ``recorded`` (what the
+    supervisor holds), so lines anything else appended to it are gone.
+    """
+    report_dir.mkdir(parents=True, exist_ok=True)
+    if rewrite or not results.exists():
+        write_results(recorded, results)
+    return [
         results,
         *write_reports(recorded, report_dir),
-        write_junit(outcomes, report_dir / "junit.xml"),
+        write_junit(recorded.outcomes, report_dir / "junit.xml"),
     ]
-    print("gradspec: wrote " + ", ".join(str(p) for p in written))
-    try:
-        return verdict_exit_code(outcomes, strict=args.strict, fail_under=args.fail_under, baseline=baseline)
-    except BaselineError as exc:
-        return fail(str(exc))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gradspec.conformance.outcomes import APPLICABLE, Outcome, Verdict
 
@@ -55,13 +56,21 @@ def scores_by(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dic
     return scores
 
 
-def summary_lines(outcomes: list[Outcome]) -> list[str]:
-    """The terminal summary: per engine its score, per level, and why cases were unsupported."""
+def summary_lines(outcomes: list[Outcome], engines: list[dict[str, Any]] | None = None) -> list[str]:
+    """The terminal summary: per engine its score, per level, and why cases were unsupported.
+
+    ``engines`` is the run's engine metadata: an engine that cannot run here at all
+    (torch-cuda without a GPU) gets one line saying so instead of an empty score.
+    """
     if not outcomes:
         return ["no cases ran: an empty run verifies nothing"]
+    unavailable = {e["name"]: e.get("unavailable") for e in engines or [] if e.get("unavailable")}
     lines = []
     for engine, score in scores_by(outcomes, lambda o: o.engine).items():
         mine = [o for o in outcomes if o.engine == engine]
+        if engine in unavailable and score.unsupported == len(mine):
+            lines.append(f"{engine}: {_why_unavailable(unavailable[engine])}, every case unsupported")
+            continue
         lines.append(f"{engine}: {score.text()} applicable cases pass  [{score.breakdown()}]")
         levels = scores_by(mine, lambda o: o.level)
         lines.append("    " + "; ".join(f"{level}: {s.text()}" for level, s in levels.items()))
@@ -73,3 +82,10 @@ def summary_lines(outcomes: list[Outcome]) -> list[str]:
             listed = ", ".join(cases) if len(cases) <= 5 else f"{len(cases)} cases"
             lines.append(f"    unsupported ({listed}): {reason}")
     return lines
+
+
+def _why_unavailable(reason: str) -> str:
+    """The short form of an engine's ``unavailable`` reason (torch-cuda's: no CUDA device here)."""
+    if "CUDA" in reason and "not available" in reason:
+        return "no CUDA device here"
+    return reason.split(" (", 1)[0]

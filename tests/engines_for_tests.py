@@ -9,13 +9,23 @@ reports from real runs of the wrong, raising and slow engines here.
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import shutil
+import signal
+import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import torch
 
 from gradspec.conformance.engine import Engine
+from gradspec.spec.capabilities import ALL_CAPABILITIES
+
+_TORCH_CAPS = ALL_CAPABILITIES
 
 
 class TorchWith:
@@ -107,3 +117,164 @@ def _slow_tensor(*args: Any, **kwargs: Any) -> Any:
 def slow_engine() -> Engine:
     """torch whose ``tensor`` takes 0.15 s, so a run can be killed part-way."""
     return Engine(name="slow", namespace=TorchWith(tensor=_slow_tensor), version=torch.__version__)
+
+
+# -- hostile engines: each attacks the harness, and the isolation tests show it fails -----
+# The attacks run inside a case (in the worker process) unless said otherwise; each
+# is torch with one op replaced, so only the cases calling that op are affected.
+
+
+def _exits(status: int) -> Any:
+    def exit_now(*args: Any, **kwargs: Any) -> Any:
+        os._exit(status)
+
+    return exit_now
+
+
+exits_0 = TorchWith(pow=_exits(0))
+exits_1 = TorchWith(pow=_exits(1))
+exits_5 = TorchWith(pow=_exits(5))
+
+
+def _aborts(*args: Any, **kwargs: Any) -> Any:
+    os.abort()
+
+
+def _killed(*args: Any, **kwargs: Any) -> Any:
+    """What the kernel's OOM killer does: SIGKILL, no chance to clean up."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _busy(*args: Any, **kwargs: Any) -> Any:
+    while True:
+        pass
+
+
+def _ignores_sigterm(*args: Any, **kwargs: Any) -> Any:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(3600)
+
+
+def _system_exit(*args: Any, **kwargs: Any) -> Any:
+    sys.exit(0)
+
+
+aborts_pow = TorchWith(pow=_aborts)
+killed_pow = TorchWith(pow=_killed)
+busy_cat = TorchWith(cat=_busy)
+stubborn_cat = TorchWith(cat=_ignores_sigterm)
+system_exit_pow = TorchWith(pow=_system_exit)
+
+
+def _raises(message: str) -> Any:
+    def raise_it(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(message)
+
+    return raise_it
+
+
+HUGE_MESSAGE_BYTES = 20 * 1024 * 1024
+huge_message_pow = TorchWith(pow=_raises("x" * HUGE_MESSAGE_BYTES))
+CONTROL_MESSAGE = "nul\x00 bell\x07 \x1b[31mred\x1b[0m \x1b]0;title\x07 end"
+control_message_pow = TorchWith(pow=_raises(CONTROL_MESSAGE))
+SURROGATE_MESSAGE = "lone surrogate \udc80 here"
+surrogate_message_pow = TorchWith(pow=_raises(SURROGATE_MESSAGE))
+
+
+def bracket_named() -> Engine:
+    """Named ``eng[1]``: a name that reads like a pytest parameter id."""
+    return Engine(name="eng[1]", namespace=torch, version="1", capabilities=_TORCH_CAPS)
+
+
+def newline_named() -> Engine:
+    return Engine(name="eng\nfake 100% pass", namespace=torch, version="1", capabilities=_TORCH_CAPS)
+
+
+def _forge_lines(*args: Any, **kwargs: Any) -> Any:
+    """Appends a 'pass' for every claim to every gradspec file this process can find.
+
+    The files are the worker's own (named on its command line) and the run's
+    results.jsonl in the working directory's report folder ``out``.
+    """
+    from gradspec.spec.claims import all_claims
+
+    engine = "tests.engines_for_tests:forges_lines"
+    lines = "".join(
+        json.dumps({"type": "outcome", "case": c.id, "engine": engine, "verdict": "pass"}) + "\n"
+        for c in all_claims()
+    )
+    argv = sys.argv
+    targets = [Path("out") / "results.jsonl"]
+    targets += [Path(argv[i + 1]) for i, a in enumerate(argv[:-1]) if a.startswith("--gradspec-")]
+    for target in targets:
+        if target.is_file():
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(lines + "not json at all\n")
+    return _wrong_mul(*args, **kwargs)
+
+
+forges_lines = TorchWith(mul=_forge_lines)
+
+
+def _deletes_reports(*args: Any, **kwargs: Any) -> Any:
+    """Removes the report folder ``out`` of the working directory, then answers wrongly."""
+    shutil.rmtree("out", ignore_errors=True)
+    return _wrong_mul(*args, **kwargs)
+
+
+deletes_reports = TorchWith(mul=_deletes_reports)
+
+
+def patches_classify() -> Engine:
+    """A wrong engine that, when loaded, makes gradspec's classification call everything a pass."""
+    from gradspec.conformance import plugin
+    from gradspec.conformance.outcomes import Verdict
+
+    real = plugin.classify
+
+    def lenient(item: Any, call: Any) -> Any:
+        outcome = real(item, call)
+        outcome.verdict = Verdict.PASS
+        return outcome
+
+    plugin.classify = lenient
+    return Engine(name="patches-classify", namespace=wrong_mul, version="1", capabilities=_TORCH_CAPS)
+
+
+def patches_gate() -> Engine:
+    """A wrong engine that, when loaded, replaces gradspec's gate with one that always says 0."""
+    import gradspec.conformance
+
+    for name in ("run_command", "gate"):
+        try:
+            module = importlib.import_module(f"gradspec.conformance.{name}")
+        except ImportError:
+            continue
+        for attr in ("verdict_exit_code", "gate_exit_code", "decide"):
+            if hasattr(module, attr):
+                setattr(module, attr, lambda *a, **k: 0)
+    assert gradspec.conformance
+    return Engine(name="patches-gate", namespace=wrong_mul, version="1", capabilities=_TORCH_CAPS)
+
+
+def _forge_facts(*args: Any, **kwargs: Any) -> Any:
+    """Writes, in the plugin's own format, a start and a passing report for every case to its channel.
+
+    This is the best a file-writing forger can do: each forged case is then
+    reported twice (forged and real), or reported without being run.
+    """
+    from gradspec.conformance.facts import case_facts
+    from gradspec.spec.claims import all_claims
+
+    engine = "tests.engines_for_tests:forges_facts"
+    argv = sys.argv
+    channel = Path(argv[argv.index("--gradspec-channel") + 1])
+    with channel.open("a", encoding="utf-8") as handle:
+        for claim in all_claims():
+            handle.write(json.dumps({"type": "start", "case": claim.id, "engine": engine}) + "\n")
+            facts = case_facts(claim.id, engine, duration=0.0, observations={}, error=None)
+            handle.write(json.dumps(facts) + "\n")
+    return _wrong_mul(*args, **kwargs)
+
+
+forges_facts = TorchWith(mul=_forge_facts)
