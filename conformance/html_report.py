@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 import re
 import textwrap
 from functools import lru_cache
@@ -125,8 +126,39 @@ def _unsupported(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def engine_colours(names: list[str]) -> dict[str, str]:
-    """One colour per engine, the same in every picture of the report."""
-    return {name: svg.PALETTE[i % len(svg.PALETTE)] for i, name in enumerate(names)}
+    """One colour per engine, the same in every picture of the report and of the benchmark page."""
+    return svg.engine_colours(names)
+
+
+COINCIDE_FRACTION = 0.005
+"""Curves closer than this fraction of the axis span everywhere are drawn on top of each other."""
+
+
+def coinciding(curves: dict[str, list[float]], span: float) -> list[dict[str, Any]]:
+    """Pairs of engines whose curves no reader could tell apart, with their largest difference.
+
+    A chart where one engine's line hides another's looks like a missing engine;
+    the caption says so instead. Curves of different lengths never coincide.
+    """
+    names = [n for n, values in curves.items() if values]
+    found = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if len(curves[a]) != len(curves[b]):
+                continue
+            gap = max(abs(x - y) for x, y in zip(curves[a], curves[b], strict=True))
+            if gap <= COINCIDE_FRACTION * span:
+                found.append({"engines": [a, b], "gap": gap})
+    return found
+
+
+def _errata_groups(errata: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The errata table's rows: one per erratum text, listing every claim it applies to."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in errata:
+        group = groups.setdefault(item["erratum"], {"erratum": item["erratum"], "claims": []})
+        group["claims"].append(item)
+    return list(groups.values())
 
 
 def training_figures(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -185,8 +217,16 @@ def training_figures(document: dict[str, Any]) -> dict[str, Any] | None:
         svg.Series(n, list(enumerate(runs[n].get("losses") or [], 1)), colours[n], dashed=i > 0)
         for i, n in enumerate(engines)
     ]
+    highest = max((y for s in losses for _, y in s.points if math.isfinite(y)), default=1.0)
+    loss_top = svg.auto_range([0.0, highest])[1]
     loss = svg.line_chart(
-        losses, title="BCE loss per iteration", x_label="iteration", y_label="loss", width=540, height=250
+        losses,
+        title="BCE loss per iteration",
+        x_label="iteration",
+        y_label="loss",
+        y_range=(0.0, loss_top),  # from 0: a loss's distance from zero is what the eye compares
+        width=540,
+        height=250,
     )
     points = max((int(runs[n].get("points") or 0) for n in engines), default=0) or len(labels)
     accuracy_lines = [
@@ -205,15 +245,22 @@ def training_figures(document: dict[str, Any]) -> dict[str, Any] | None:
         f"required {REQUIRED_CORRECT}/{points}", [(0, threshold), (most, threshold)], "#888", dashed=True
     )
     lowest = min((p[1] for s in accuracy_lines for p in s.points), default=0.5)
+    bottom = min(lowest, 0.9) - 0.02
+    # Room above 1.0, so the required line (199/200 sits just under 1) is clear of the frame.
+    top = 1.0 + 0.12 * (1.0 - bottom)
     accuracy = svg.line_chart(
         [*accuracy_lines, required],
         title="Training accuracy (checked every 20 iterations)",
         x_label="iteration",
         y_label="fraction correct",
-        y_range=(min(lowest, 0.9) - 0.02, 1.005),
+        y_range=(bottom, top),
         width=540,
-        height=250,
+        height=280,
     )
+    loss_curves = {n: [float(v) for v in runs[n].get("losses") or []] for n in engines}
+    accuracy_curves = {n: [p[1] for p in s.points] for n, s in zip(engines, accuracy_lines, strict=True)}
+    boundary_curves = {s.label: [v for point in sorted(s.points) for v in point] for s in boundaries}
+    box = max(x_range[1] - x_range[0], y_range[1] - y_range[0])
     return {
         "case": case_id,
         "others": [c for c in by_case if c != case_id],
@@ -222,6 +269,11 @@ def training_figures(document: dict[str, Any]) -> dict[str, Any] | None:
         "accuracy": accuracy,
         "missing": missing,
         "runs": [{"engine": n, **runs[n]} for n in engines],
+        "coincide": {
+            "loss": coinciding(loss_curves, loss_top),
+            "accuracy": coinciding(accuracy_curves, top - bottom),
+            "boundary": coinciding(boundary_curves, box),
+        },
     }
 
 
@@ -240,5 +292,6 @@ def render_html(document: dict[str, Any], bench_href: str | None = None) -> str:
         "verdicts": [(v.value, VERDICT_HELP[v.value]) for v in Verdict],
         "detailed": DETAILED,
         "bench_href": bench_href,
+        "errata": _errata_groups(document.get("errata") or []),
     }
     return _environment().get_template("report.html.j2").render(**context)

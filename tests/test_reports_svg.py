@@ -114,3 +114,46 @@ def test_clip_ids_are_unique_so_charts_can_share_a_page() -> None:
     charts = [svg.line_chart([svg.Series("a", [(0, 0), (1, 1)])], title="t") for _ in range(3)]
     ids = [re.search(r'clipPath id="([^"]+)"', c).group(1) for c in charts]
     assert len(set(ids)) == 3
+
+
+def test_value_labels_sit_past_the_whisker_with_their_unit() -> None:
+    chart = svg.bar_chart(
+        [svg.Bar("a", 1.0, low=0.5, high=3.5, text="1.00 ms"), svg.Bar("b", 4.0, low=3.9, high=4.1)],
+        title="t",
+    )
+    root = parse(chart)
+    values = list(root.iterfind(".//s:text[@class='value']", NS))
+    assert [v.text for v in values] == ["1.00 ms", "4"]
+    whiskers = list(root.iterfind(".//s:path[@class='whisker']", NS))
+    for value, whisker in zip(values, whiskers, strict=True):
+        right_end = max(float(x) for x in re.findall(r"[MH]([\d.]+)", whisker.get("d", "")))
+        assert float(value.get("x")) > right_end  # no whisker runs through its label
+    width = float(root.get("width"))
+    assert all(float(v.get("x")) + 7 * len(v.text) <= width for v in values)  # and the label fits
+
+
+def test_unstable_bars_are_drawn_pale_and_dashed() -> None:
+    root = parse(svg.bar_chart([svg.Bar("x", 2.0, unstable=True), svg.Bar("y", 2.0)], title="t"))
+    shaky, steady = root.iterfind(".//s:rect", NS)
+    assert "unstable" in shaky.get("class") and shaky.get("stroke-dasharray")
+    assert steady.get("class") == "bar" and steady.get("fill-opacity") is None
+
+
+def test_legend_swatches_look_like_their_data() -> None:
+    chart = svg.scatter_chart(
+        [svg.Series("class 0", [(0, 0)]), svg.Series("class 1", [(1, 1)])],
+        lines=[svg.Series("boundary", [(0, 1), (1, 0)], dashed=True)],
+        title="t",
+    )
+    root = parse(chart)
+    assert len(list(root.iterfind(".//s:circle[@class='swatch-point']", NS))) == 2
+    (legend_line,) = [e for e in root.iterfind("s:line", NS) if e.get("stroke-width") == "3"]
+    assert legend_line.get("stroke-dasharray")
+
+
+def test_engine_colours_are_fixed_for_gradspecs_engines_and_distinct() -> None:
+    colours = svg.engine_colours(["torch-cpu", "mine", "reference", "theirs"], baselines=["numpy"])
+    assert colours["reference"] == svg.FIXED_ENGINE_COLOURS["reference"]
+    assert colours["torch-cpu"] == svg.FIXED_ENGINE_COLOURS["torch-cpu"]
+    assert colours["numpy"] == svg.BASELINE_COLOUR
+    assert len({colours[n] for n in ("torch-cpu", "mine", "reference", "theirs")}) == 4
