@@ -1,5 +1,144 @@
-"""Shared fixtures for gradspec's own tests."""
+"""Shared fixtures for gradspec's own tests, the ``slow`` tier, and a one-line-per-file progress.
+
+The default ``tox`` env runs ``-m "not slow"`` and must stay within a few minutes
+on a 2-core machine; ``tox -e slow`` runs the rest (CI runs both). A test is slow
+when it starts gradspec or Chromium in a subprocess, runs the whole spec, or
+loads a third-party engine. Test authors mark their own with
+``@pytest.mark.slow``; the modules and tests below are marked here, in one
+place, each with the reason, because they were slow before the marker existed
+(their durations are in the commit that added this list).
+
+``--file-progress`` replaces pytest's dots (thousands of them, and the file
+being run is named only after them) with one line per test file as soon as its
+last test finishes: its counts and the test time it took.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
 pytest_plugins = ["pytester"]
+
+SLOW_MODULES: dict[str, str] = {
+    "test_bench_gate.py": "runs `gradspec bench` end to end in subprocesses, timing real rounds",
+    "test_browser.py": "renders the report in headless Chromium",
+    "test_mutants.py": "runs the whole spec against every mutant engine",
+    "test_third_party.py": "imports and runs third-party engines (mygrad, tinygrad, paddle, micrograd)",
+    "test_reports.py": "its fixture runs `gradspec run` on three engines in a subprocess",
+    "test_isolation.py": "starts workers that crash, hang and time out on purpose",
+}
+"""Modules whose every test is slow, with the reason."""
+
+SLOW_TESTS: dict[str, str] = {}
+"""Single tests (node id without parameters, relative to the repository) that are slow, with the reason."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow modules and tests before ``-m`` deselects by marker."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        test = item.nodeid.split("[", 1)[0]
+        if module in SLOW_MODULES or test in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
+# --- one line per file -------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--file-progress",
+        action="store_true",
+        help="one line per test file when its last test finishes, instead of a character per test",
+    )
+
+
+SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error")
+WORDS = {
+    "passed": "PASSED",
+    "skipped": "SKIPPED",
+    "xfailed": "XFAIL",
+    "xpassed": "XPASS",
+    "failed": "FAILED",
+    "error": "ERROR",
+}
+"""pytest's words for each outcome, which its short summary prints."""
+
+
+class FileProgress:
+    """Counts outcomes per file and prints a file's line once all its tests have reported.
+
+    Under pytest-xdist the reports reach the controller in any order from any
+    worker; the expected count per file comes from the collection, so a file's
+    line is printed when its last test is done, wherever it ran.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.expected: Counter[str] = Counter()
+        self.outcome: dict[str, str] = {}
+        self.finished: dict[str, Counter[str]] = defaultdict(Counter)
+        self.seconds: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self.done_files = 0
+
+    def _expect(self, nodeids: list[str]) -> None:
+        if not self.expected:
+            self.expected.update(n.split("::", 1)[0] for n in nodeids)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._expect([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._expect(list(ids))
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        # No character per test: the file's line says it all. The category keeps pytest's summary right.
+        if report.when == "call" or report.outcome != "passed":
+            category = _outcome(report)
+            return category, "", WORDS[category]
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        now = _outcome(report)
+        before = self.outcome.get(report.nodeid, "passed")
+        if SEVERITY.index(now) > SEVERITY.index(before):
+            self.outcome[report.nodeid] = now
+        self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
+        if report.when != "teardown":
+            return
+        path = report.nodeid.split("::", 1)[0]
+        self.finished[path][self.outcome.pop(report.nodeid, "passed")] += 1
+        if sum(self.finished[path].values()) == self.expected.get(path, -1):
+            self._line(path)
+
+    def _line(self, path: str) -> None:
+        self.done_files += 1
+        counts = ", ".join(f"{n} {what}" for what in SEVERITY if (n := self.finished[path][what]))
+        elapsed = time.monotonic() - self.started
+        mark = "FAIL" if self.finished[path]["failed"] or self.finished[path]["error"] else "ok  "
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"{mark} [{self.done_files:2d}/{len(self.expected)} files, {elapsed:5.0f} s] "
+                f"{path}: {counts} ({self.seconds[path]:.1f} s of test time)"
+            )
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return "skipped" if report.skipped else "passed"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("file_progress", False) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(FileProgress(config), "gradspec-file-progress")
