@@ -171,3 +171,24 @@ def test_the_page_renders_to_a_screenshot(report: Path, tmp_path: Path) -> None:
     assert (width, height) == (1300, 2400)
     # A blank page compresses to a few kilobytes; the report's text and colours do not.
     assert picture.stat().st_size > 100_000, f"suspiciously small screenshot at {picture}"
+
+
+def test_the_benchmark_page_shows_ratios_with_intervals_and_units(tmp_path: Path) -> None:
+    """The bench page from a recorded run (nothing timed): as the browser builds it, not as written."""
+    from gradspec.conformance.bench_report import write_bench_page
+    from gradspec.conformance.bench_results import parse_bench
+    from tests.test_bench import bench_json, noisy
+
+    data = bench_json(samples={("note_graph", "torch-cpu"): noisy(100e-6)})
+    page_path = write_bench_page(parse_bench(data, "synthetic"), tmp_path / "bench.html")
+    shown = browse(page_path, "--dump-dom")
+    assert shown.returncode == 0, shown.stderr
+    page = Page()
+    page.feed(shown.stdout)
+    assert "script" not in page.tags
+    values = [t for t, classes, _ in page.texts if "value" in classes]
+    assert "5.00x unstable" in values and "100 µs" in values  # a ratio marked, a time with its unit
+    unstable_bars = [a for tag, a, _ in page.elements if tag == "rect" and "unstable" in a.get("class", "")]
+    assert len(unstable_bars) == 1
+    rows = [a for tag, a, _ in page.elements if tag == "tr" and "unstable" in a.get("class", "")]
+    assert len(rows) == 1
