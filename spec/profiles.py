@@ -26,7 +26,7 @@ _COMMON = {
 }
 
 settings.register_profile("dev", max_examples=20, **_COMMON)
-settings.register_profile("ci", max_examples=50, derandomize=True, database=None, **_COMMON)
+settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **_COMMON)
 settings.register_profile("thorough", max_examples=500, **_COMMON)
 
 PROFILES = ("dev", "ci", "thorough")

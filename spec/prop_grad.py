@@ -11,15 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import given
 
+from gradspec.spec.catalogue import GraphCoverage
 from gradspec.spec.expect import ClaimViolation
-from gradspec.spec.prop_support import counterexample, expect_close, grads_of, property_claim, read
-from gradspec.spec.strategies import Graph, graphs
+from gradspec.spec.prop_support import assume, counterexample, expect_close, grads_of, property_claim, read
+from gradspec.spec.strategies import Graph, GraphSpace, dtypes, graphs
 from gradspec.spec.tolerances import tolerance
 
 SECTION = "Auto Gradient › grad() › Multiple x(s) and y(s)"
-NEEDS = ("graph", "no_grad", "autograd.grad")
+NEEDS = ("graph", "autograd.grad")
+BOTH = GraphSpace(dtypes=("float64", "float32"))
 
 
 def _differentiable_outputs(graph: Graph) -> list[str]:
@@ -31,17 +33,18 @@ def _differentiable_outputs(graph: Graph) -> list[str]:
     statement="autograd.grad(outputs, inputs, grad_outputs) equals the sum over the outputs of autograd.grad of each one alone, input by input.",
     section=SECTION,
     needs=NEEDS,
-    tolerances=(("float64", "engines"),),
+    tolerances=(("float64", "engines"), ("float32", "engines")),
+    coverage=GraphCoverage(BOTH, dtype_arg="dtype"),
 )
-@given(graph=graphs())
-def grad_sums_outputs(T: Any, graph: Graph) -> None:
+@given(graph=graphs(BOTH), dtype=dtypes(BOTH.dtypes))
+def grad_sums_outputs(T: Any, graph: Graph, dtype: str) -> None:
     outputs = _differentiable_outputs(graph)
     leaves = graph.reached_leaves(outputs)
     assume(outputs and leaves)
     weights = {o: graph.weights[graph.outputs.index(o)] for o in outputs}
-    tol = tolerance("float64", "engines")
+    tol = tolerance(dtype, "engines")
     tail = [
-        *(f"g_{o} = torch.tensor({weights[o]!r}, dtype=torch.float64)" for o in outputs),
+        *(f"g_{o} = torch.tensor({weights[o]!r}, dtype=torch.{dtype})" for o in outputs),
         f"together = torch.autograd.grad([{', '.join(outputs)}], [{', '.join(leaves)}], "
         f"grad_outputs=[{', '.join(f'g_{o}' for o in outputs)}], retain_graph=True)",
         *(
@@ -50,9 +53,9 @@ def grad_sums_outputs(T: Any, graph: Graph) -> None:
         ),
         "print(together)  # the sum of the alone_* tuples, input by input",
     ]
-    with counterexample(lambda: graph.program(loss=None, tail=tail)):
-        env = graph.build(T, loss=None)
-        weight = {o: T.tensor(weights[o], dtype=T.float64) for o in outputs}
+    with counterexample(lambda: graph.program(dtype, loss=None, tail=tail), cover=graph.coverage(dtype)):
+        env = graph.build(T, dtype, loss=None)
+        weight = {o: T.tensor(weights[o], dtype=getattr(T, dtype)) for o in outputs}
         together = T.autograd.grad(
             [env[o] for o in outputs],
             [env[n] for n in leaves],
@@ -78,13 +81,14 @@ def grad_sums_outputs(T: Any, graph: Graph) -> None:
     statement="autograd.grad returns gradients without touching any leaf's .grad: None stays None, and a .grad filled by an earlier backward keeps its values.",
     section=SECTION,
     needs=NEEDS,
-    tolerances=(("float64", "exact-arithmetic"),),
+    tolerances=(("float64", "exact-arithmetic"), ("float32", "exact-arithmetic")),
+    coverage=GraphCoverage(BOTH, dtype_arg="dtype"),
 )
-@given(graph=graphs())
-def grad_leaves_grad_untouched(T: Any, graph: Graph) -> None:
+@given(graph=graphs(BOTH), dtype=dtypes(BOTH.dtypes))
+def grad_leaves_grad_untouched(T: Any, graph: Graph, dtype: str) -> None:
     assume(graph.loss_requires_grad)
     leaves = graph.reached_leaves()
-    tol = tolerance("float64", "exact-arithmetic")
+    tol = tolerance(dtype, "exact-arithmetic")
     tail = [
         f"torch.autograd.grad(loss, [{', '.join(leaves)}], retain_graph=True)",
         *(f"print({n}.grad)  # None" for n in graph.grad_leaves),
@@ -92,8 +96,8 @@ def grad_leaves_grad_untouched(T: Any, graph: Graph) -> None:
         f"torch.autograd.grad(loss, [{', '.join(leaves)}])",
         *(f"print({n}.grad)  # what the backward left" for n in graph.grad_leaves),
     ]
-    with counterexample(lambda: graph.program(tail=tail)):
-        env = graph.build(T)
+    with counterexample(lambda: graph.program(dtype, tail=tail), cover=graph.coverage(dtype)):
+        env = graph.build(T, dtype)
         T.autograd.grad(env["loss"], [env[n] for n in leaves], retain_graph=True)
         for n in graph.grad_leaves:
             if env[n].grad is not None:

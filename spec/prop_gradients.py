@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
+from gradspec.spec.catalogue import GraphCoverage
 from gradspec.spec.prop_support import (
+    assume,
     counterexample,
     expect_close,
     expect_grad,
@@ -23,12 +25,14 @@ from gradspec.spec.prop_support import (
     read,
     reference_engine,
 )
-from gradspec.spec.strategies import Graph, arrays_like, dtypes, graphs
+from gradspec.spec.strategies import Graph, GraphSpace, dtypes, graphs, seeded_array
 from gradspec.spec.tolerances import FINITE_DIFFERENCE_STEP, SECOND_ORDER_STEP, tolerance
 
 SECTION = "Computation Graph › From an example"
 HIGHER_ORDER = "Auto Gradient › grad() › Basics"
-GRAPH_NEEDS = ("graph", "no_grad")
+GRAPH_NEEDS = ("graph",)
+FLOAT64 = GraphSpace()
+BOTH = GraphSpace(dtypes=("float64", "float32"))
 
 
 def _print_grads(graph: Graph) -> list[str]:
@@ -64,13 +68,14 @@ def finite_difference(
     section=SECTION,
     needs=GRAPH_NEEDS,
     tolerances=(("float64", "finite-differences"),),
+    coverage=GraphCoverage(FLOAT64),
 )
-@given(graph=graphs())
+@given(graph=graphs(FLOAT64))
 def grad_matches_finite_differences(T: Any, graph: Graph) -> None:
     assume(graph.loss_requires_grad)
     tol = tolerance("float64", "finite-differences")
     reached = set(graph.reached_leaves())
-    with counterexample(lambda: graph.program(tail=_print_grads(graph))):
+    with counterexample(lambda: graph.program(tail=_print_grads(graph)), cover=graph.coverage("float64")):
         env = graph.build(T)
         env["loss"].backward()
         frozen = frozen_cuts(graph, env)
@@ -83,15 +88,16 @@ def grad_matches_finite_differences(T: Any, graph: Graph) -> None:
     "prop.second-derivative-matches-finite-differences",
     statement="A Hessian-vector product taken through autograd.grad(create_graph=True) and a second backward equals the central finite difference of the first derivative along the same vector.",
     section=HIGHER_ORDER,
-    needs=("graph", "no_grad", "autograd.grad", "create_graph"),
+    needs=("graph", "autograd.grad", "create_graph"),
     tolerances=(("float64", "second-order"),),
+    coverage=GraphCoverage(FLOAT64, extras={"seed": 0}),
 )
-@given(graph=graphs(), data=st.data())
-def second_derivative_matches(T: Any, graph: Graph, data: st.DataObject) -> None:
+@given(graph=graphs(FLOAT64), seed=st.integers(0, 2**16))
+def second_derivative_matches(T: Any, graph: Graph, seed: int) -> None:
     leaves = graph.reached_leaves()
     assume(leaves)
     shapes = {lf.name: np.shape(lf.values) for lf in graph.leaves}
-    direction = {name: data.draw(arrays_like(shapes[name]), label=f"v_{name}") for name in leaves}
+    direction = {name: seeded_array(seed + i, shapes[name]) for i, name in enumerate(leaves)}
     tol = tolerance("float64", "second-order")
     tail = [
         f"grads = torch.autograd.grad(loss, [{', '.join(leaves)}], create_graph=True)",
@@ -100,7 +106,7 @@ def second_derivative_matches(T: Any, graph: Graph, data: st.DataObject) -> None
         "s.backward()  # if s requires grad; each leaf's .grad is then H·v",
         *(f"print({n}.grad)" for n in leaves),
     ]
-    with counterexample(lambda: graph.program(tail=tail)):
+    with counterexample(lambda: graph.program(tail=tail), cover=graph.coverage("float64")):
         env = graph.build(T)
         grads = T.autograd.grad(env["loss"], [env[n] for n in leaves], create_graph=True)
         s = None
@@ -140,15 +146,16 @@ def _hessian_vector_fd(
     section=SECTION,
     needs=GRAPH_NEEDS,
     tolerances=(("float64", "engines"), ("float32", "engines")),
+    coverage=GraphCoverage(BOTH, dtype_arg="dtype"),
 )
-@given(graph=graphs(), dtype=dtypes)
+@given(graph=graphs(BOTH), dtype=dtypes(BOTH.dtypes))
 def agrees_with_reference(T: Any, graph: Graph, dtype: str) -> None:
     reference = reference_engine()
     if reference.namespace is T:
-        with counterexample(graph.program()):
+        with counterexample(graph.program(), cover=graph.coverage(dtype)):
             return  # the reference agrees with itself
     tol = tolerance(dtype, "engines")
-    with counterexample(lambda: graph.program(dtype, tail=_print_grads(graph))):
+    with counterexample(lambda: graph.program(dtype, tail=_print_grads(graph)), cover=graph.coverage(dtype)):
         env = graph.build(T, dtype)
         with reference.session():
             ref = graph.build(reference.namespace, dtype)

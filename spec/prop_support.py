@@ -1,8 +1,19 @@
 """The machinery every property claim shares (not a section: it registers no claim).
 
 - :func:`property_claim` registers a hypothesis test ``f(T, ...)`` as a claim of
-  kind ``property``, and records in the outcome how many examples hypothesis ran
-  and which tolerances applied.
+  kind ``property``, and records in the outcome how many examples hypothesis ran,
+  which tolerances applied and what the examples covered.
+- Coverage: each example reports the (op, condition) pairs it exercised
+  (``counterexample(..., cover=...)``); the counts travel in the outcome as
+  ``observations["coverage"]``. A property given a ``coverage`` object (its
+  catalogue of pairs, see :mod:`gradspec.spec.catalogue`) then runs seeded top-up
+  examples aimed at the pairs the random examples missed, so every run reaches
+  every pair the property can express; the outcome says which pairs needed them.
+- Degrading: a property whose coverage object says the engine offers nothing it
+  can draw is *unsupported* with that reason; an example on which the engine
+  raises NotImplementedError, or AttributeError for a name of a capability it
+  does not declare, is skipped as unsupported for that example, and the property
+  is unsupported only if every example was.
 - :func:`counterexample` wraps one example's body: whatever it raises carries the
   example as a runnable program (``exception.counterexample``), which the plugin
   copies into the outcome record. Hypothesis re-raises the exception of the
@@ -14,19 +25,67 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
-from hypothesis import settings
+from hypothesis import event, reject, settings
+from hypothesis.control import currently_in_test_context
+from hypothesis.errors import UnsatisfiedAssumption
 
-from gradspec.spec.claims import Level, claim, observe
+from gradspec.spec.capabilities import CAPABILITIES
+from gradspec.spec.claims import Level, Unsupported, claim, engine_capabilities, observe
 from gradspec.spec.expect import ClaimViolation, values
 from gradspec.spec.tolerances import Tolerance, describe
 
 _examples: ContextVar[list[int] | None] = ContextVar("examples", default=None)
+
+
+class Coverage(Protocol):
+    """What a property can exercise, and how to reach what its random examples missed."""
+
+    def unsupported(self) -> str | None: ...
+
+    def catalogue(self) -> set[str]: ...
+
+    def top_up(self, missing: set[str]) -> Iterator[tuple[dict[str, Any], set[str]]]: ...
+
+
+@dataclass
+class _Tally:
+    """One property run's coverage counts and the examples the engine could not run."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    topped_up: Counter[str] = field(default_factory=Counter)
+    unsupported: Counter[str] = field(default_factory=Counter)
+    topping: bool = False
+
+
+_tally: ContextVar[_Tally | None] = ContextVar("coverage", default=None)
+
+
+def assume(condition: object) -> None:
+    """hypothesis's ``assume``, also for top-up examples run outside hypothesis."""
+    if not condition:
+        if currently_in_test_context():
+            reject()
+        raise UnsatisfiedAssumption()
+
+
+def record_coverage(pairs: Iterable[str]) -> None:
+    """The running example exercised ``pairs`` (each counted once per example)."""
+    tally = _tally.get()
+    unique = set(pairs)
+    if tally is not None:
+        (tally.topped_up if tally.topping else tally.counts).update(unique)
+    if currently_in_test_context():
+        for pair in sorted(unique):
+            event(pair)
 
 
 def property_claim(
@@ -38,16 +97,22 @@ def property_claim(
     level: Level = Level.CORE,
     erratum: str | None = None,
     tolerances: tuple[tuple[str, str], ...] = (),
+    coverage: Coverage | None = None,
 ) -> Callable[[Callable[..., None]], Callable[[Any], None]]:
     """Register a hypothesis test taking ``T`` first as a property claim.
 
     ``tolerances`` names the (dtype, kind) rows of the tolerance table the
-    property compares with; they are recorded in the outcome.
+    property compares with; they are recorded in the outcome. ``coverage`` is the
+    property's catalogue of (op, condition) pairs: the pairs random examples miss
+    are reached by top-up examples, and the outcome records the counts.
     """
 
     def register(test: Callable[..., None]) -> Callable[[Any], None]:
         @functools.wraps(test)
         def check(T: Any) -> None:
+            reason = coverage.unsupported() if coverage is not None else None
+            if reason:
+                raise Unsupported(reason)
             # @given fixes a test's settings to the profile loaded when the module was
             # imported; gradspec chooses the profile later (HYPOTHESIS_PROFILE,
             # --hypothesis-profile, `gradspec mutants --profile`), so every call runs
@@ -55,15 +120,27 @@ def property_claim(
             # max_examples would depend on import order.
             test._hypothesis_internal_use_settings = settings.default  # type: ignore[attr-defined]
             count = [0]
+            tally = _Tally()
+            token = _tally.set(tally)
             with counting(count):
                 try:
                     test(T)
+                    if coverage is not None:
+                        _top_up(test, T, coverage, tally)
+                    if tally.unsupported and count[0] == sum(tally.unsupported.values()):
+                        raise Unsupported("; ".join(sorted(tally.unsupported)))
                 finally:
+                    _tally.reset(token)
                     observe("examples", count[0])
                     if tolerances:
                         observe("tolerances", [describe(d, k) for d, k in tolerances])
+                    if coverage is not None or tally.counts:
+                        observe("coverage", _coverage_record(coverage, tally))
+                    if tally.unsupported:
+                        observe("unsupported_examples", dict(tally.unsupported))
 
         check.__module__ = test.__module__
+        check.coverage = coverage  # type: ignore[attr-defined]
         claim(
             id,
             statement=statement,
@@ -76,6 +153,58 @@ def property_claim(
         return check
 
     return register
+
+
+def _top_up(test: Any, T: Any, coverage: Coverage, tally: _Tally) -> None:
+    """Run seeded examples aimed at the catalogue pairs the random examples did not reach."""
+    inner = test.hypothesis.inner_test
+    missing = coverage.catalogue() - set(tally.counts)
+    tally.topping = True
+    try:
+        for kwargs, _aim in coverage.top_up(missing):
+            if not missing:
+                break
+            if not (_aim & (coverage.catalogue() - set(tally.counts) - set(tally.topped_up))):
+                continue
+            try:
+                inner(T, **kwargs)
+            except UnsatisfiedAssumption:
+                continue
+    finally:
+        tally.topping = False
+
+
+def _coverage_record(coverage: Coverage | None, tally: _Tally) -> dict[str, Any]:
+    """The coverage observation: the catalogue, and per pair how many examples reached it."""
+    catalogue = sorted(coverage.catalogue()) if coverage is not None else sorted(tally.counts)
+    return {
+        "catalogue": catalogue,
+        "examples": dict(sorted(tally.counts.items())),
+        "topped_up": dict(sorted(tally.topped_up.items())),
+    }
+
+
+_MISSING_NAME = re.compile(r"has no attribute '(\w+)'")
+
+
+def undeclared_feature(exc: BaseException) -> str | None:
+    """Why ``exc`` means the engine lacks a feature it does not declare (None: a real error).
+
+    NotImplementedError counts when the engine declares less than every capability;
+    AttributeError when the missing name belongs to a capability it does not declare.
+    """
+    declared = engine_capabilities()
+    if declared is None:
+        return None
+    if isinstance(exc, NotImplementedError) and set(CAPABILITIES) - declared:
+        return f"NotImplementedError: {exc}"
+    if isinstance(exc, AttributeError):
+        match = _MISSING_NAME.search(str(exc))
+        name = match.group(1) if match else None
+        owners = {cap for cap, paths in CAPABILITIES.items() if any(p.split(".")[-1] == name for p in paths)}
+        if name and owners and not owners <= declared:
+            return f"AttributeError: {exc}"
+    return None
 
 
 @contextmanager
@@ -96,18 +225,39 @@ def count_example() -> None:
 
 
 @contextmanager
-def counterexample(program: str | Callable[[], str]) -> Iterator[None]:
-    """Count one example; attach ``program`` to whatever the body raises."""
+def counterexample(program: str | Callable[[], str], *, cover: Iterable[str] | None = None) -> Iterator[None]:
+    """Count one example covering ``cover``; attach ``program`` to whatever the body raises.
+
+    An exception that shows the engine lacks an undeclared feature (see
+    :func:`undeclared_feature`) skips the example as unsupported instead.
+    """
     count_example()
     try:
         yield
+    except (NotImplementedError, AttributeError) as exc:
+        why = undeclared_feature(exc)
+        tally = _tally.get()
+        if why is None or tally is None:
+            _attach(exc, program)
+            raise
+        tally.unsupported[why] += 1
+        if currently_in_test_context():
+            reject()
+        raise UnsatisfiedAssumption() from exc
     except Exception as exc:
-        text = program() if callable(program) else program
-        try:
-            exc.counterexample = text  # type: ignore[attr-defined]
-        except AttributeError:  # an exception type without __dict__
-            pass
+        _attach(exc, program)
         raise
+    else:
+        if cover is not None:
+            record_coverage(cover)
+
+
+def _attach(exc: BaseException, program: str | Callable[[], str]) -> None:
+    text = program() if callable(program) else program
+    try:
+        exc.counterexample = text  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type without __dict__
+        pass
 
 
 def expect_close(actual: Any, expected: Any, what: str, tol: Tolerance) -> None:

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 from hypothesis import given
 
+from gradspec.spec.catalogue import TrainingCoverage
 from gradspec.spec.expect import values
 from gradspec.spec.prop_support import counterexample, expect_close, property_claim, reference_engine
 from gradspec.spec.strategies import TrainingProblem, training_problems
 from gradspec.spec.tolerances import tolerance
 
 SECTION = "Logistic Regression › Modeling in PyTorch"
-NEEDS = ("graph", "nn", "optim", "no_grad", "in-place")
+NEEDS = ("graph", "nn", "optim", "no_grad", "in-place")  # no_grad and copy_ load the initial weights
 
 
 def train(T: Any, problem: TrainingProblem) -> list[tuple[float, np.ndarray, np.ndarray]]:
@@ -55,11 +56,12 @@ def train(T: Any, problem: TrainingProblem) -> list[tuple[float, np.ndarray, np.
     section=SECTION,
     needs=NEEDS,
     tolerances=(("float32", "training"),),
+    coverage=TrainingCoverage(),
 )
 @given(problem=training_problems())
 def sgd_trajectory(T: Any, problem: TrainingProblem) -> None:
     reference = reference_engine()
-    with counterexample(problem.program):
+    with counterexample(problem.program, cover=problem.coverage()):
         if reference.namespace is T:
             return  # the reference follows itself
         tol = tolerance(problem.dtype, "training")

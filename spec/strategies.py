@@ -14,36 +14,91 @@ values, division sees values away from zero, relu and abs see values away from
 their kink so finite differences are meaningful) and keeps magnitudes moderate;
 it is never used as an oracle.
 
-Coverage the generator aims at: fan-out (one tensor used by several steps, and
-``x * x``), shared subexpressions, broadcasting (size-1 and missing dims on
-either side), reductions along dims (keepdim or not, negative dims), matmul of
-square and non-square shapes, cat of unequal sizes and stack, detach and
-``no_grad`` points, leaves with and without requires_grad, Python constants on
-either side of an op, integer and fractional exponents.
+Narrow bugs hide in one op under one condition (the second operand alone requiring
+grad, a broadcast operand, a negative operand, a 0-d tensor, an operand that is a
+view or was modified in place, an operand used twice), so every graph starts with
+a *focused* step: an op and a condition drawn first (:mod:`gradspec.spec.catalogue`
+lists them), then operands built to meet it; the rest of the graph is drawn freely.
+Each step records the (op, condition) pairs it exercises in :attr:`Graph.features`,
+which the properties report as coverage.
+
+The generator draws only what the running engine offers
+(:func:`gradspec.spec.claims.offers`): ops by their ``op.*`` capability, ``no_grad``
+points only with ``no_grad``, 0-d leaves only with ``tensor.0d``, in-place steps only
+with ``in-place`` (``mul_`` with ``op.mul_``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
 
+from gradspec.spec.capabilities import ALL_CAPABILITIES
+from gradspec.spec.claims import offers
+
 # How saving a step's node behaves, as PyTorch does it: "never" nodes save no
-# tensor (add, sum, reshape, cat ...), "scalar" nodes save only a wrapped Python
-# number (x * 2, x / 2: PyTorch saves it as a tensor, an engine need not), and
-# "tensor" nodes save an input or their result (x * y, exp, pow, matmul ...).
+# tensor (add, sum, reshape, cat ...), "scalar" nodes save only what an engine need
+# not (a wrapped Python number in x * 2, x / 2; the view's geometry behind an
+# in-place op on a view), and "tensor" nodes save an input or their result (x * y,
+# exp, pow, matmul, mul_ by a tensor ...).
 NEVER, SCALAR, TENSOR = "never", "scalar", "tensor"
 
-VIEWS = frozenset({"reshape", "unsqueeze", "transpose", "squeeze", "slice", "detach"})
+VIEW_KINDS = frozenset({"reshape", "unsqueeze", "transpose", "squeeze", "slice", "expand"})
+VIEWS = VIEW_KINDS | {"detach"}
+"""Steps whose result shares its input's storage (so they are never in-place targets)."""
+INPLACE_KINDS = frozenset({"add_", "mul_"})
+
+# Steps whose result no node saves, so changing it in place (while nothing else has
+# used it yet) leaves every backward legal: exp, sqrt, sigmoid, tanh and relu save
+# their result in PyTorch, so they are not targets.
+INPLACE_TARGETS = frozenset(
+    {"add", "sub", "mul", "div", "neg", "log", "abs", "clamp", "sum", "mean"}
+    | {"sum-dim", "mean-dim", "matmul", "cat", "stack"}
+)
 
 WEIGHTED, PLAIN = "weighted", "plain"
 
 VALUE_LIMIT = 50.0  # steps whose shadow value leaves [-50, 50] are not drawn
 KINK_MARGIN = 0.05  # relu / abs / clamp inputs stay this far from their kinks
 DOMAIN_MARGIN = 0.2  # log, sqrt, fractional powers, denominators stay this far from 0
+
+# The capability each step kind needs (besides "graph"); spec/capabilities.py names them.
+_EXPAND = "op.expand" if "op.expand" in ALL_CAPABILITIES else "op.reshape"
+OP_NEEDS: dict[str, tuple[str, ...]] = {
+    "add": (),
+    "mul": (),
+    "pow": (),
+    "detach": (),
+    "sub": ("op.sub",),
+    "div": ("op.div",),
+    "matmul": ("op.matmul",),
+    **{k: (f"op.{k}",) for k in ("neg", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "clamp")},
+    "sum": ("op.sum",),
+    "sum-dim": ("op.sum",),
+    "mean": ("op.mean",),
+    "mean-dim": ("op.mean",),
+    "cat": ("op.cat",),
+    "stack": ("op.stack",),
+    "reshape": ("op.reshape",),
+    "unsqueeze": ("op.unsqueeze",),
+    "squeeze": ("op.squeeze",),
+    "transpose": ("op.transpose",),
+    "slice": ("op.index",),
+    "expand": (_EXPAND,),
+    "add_": ("in-place",),
+    "mul_": ("in-place", "op.mul_"),
+}
+
+
+def offered(kind: str) -> bool:
+    """Whether the running engine offers what a step of ``kind`` calls."""
+    return all(offers(c) for c in OP_NEEDS.get(kind, ()))
 
 
 @dataclass(frozen=True)
@@ -57,7 +112,11 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Step:
-    """One line ``name = expr``; ``expr`` names its inputs and spells the namespace ``{ns}``."""
+    """One line ``name = expr``; ``expr`` names its inputs and spells the namespace ``{ns}``.
+
+    An in-place step (``n5 = n4.mul_(2.0)``) binds a new name to its target's object;
+    the target is never used again under its old name.
+    """
 
     name: str
     expr: str
@@ -75,7 +134,9 @@ class Graph:
     ``outputs`` are the steps no later step uses; ``weights`` (one constant per
     output, of its shape) make the scalar ``loss = Σ (output · weight).sum()`` whose
     gradient is not simply all ones, so a rule that ignores its incoming gradient
-    shows.
+    shows. ``rebound`` maps a tensor changed in place to the in-place step whose
+    object it is now; ``rebased`` maps the base of a view changed in place to that
+    in-place step (the base's gradient now flows through it).
     """
 
     leaves: tuple[Leaf, ...]
@@ -83,6 +144,9 @@ class Graph:
     outputs: tuple[str, ...]
     weights: tuple[Any, ...]
     requires_grad: dict[str, bool] = field(repr=False)
+    features: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    rebound: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    rebased: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _compiled: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- what the graph is ------------------------------------------------------
@@ -99,6 +163,17 @@ class Graph:
     def loss_requires_grad(self) -> bool:
         return any(self.requires_grad[o] for o in self.outputs)
 
+    def final(self, name: str) -> str:
+        """The step whose flags ``name``'s object has once the program ran (in-place rebinds it)."""
+        while name in self.rebound:
+            name = self.rebound[name]
+        return name
+
+    def is_leaf_at_end(self, name: str) -> bool:
+        """Whether ``name``'s tensor is a leaf after the whole program ran."""
+        end = self.final(name)
+        return not self.requires_grad[end] or (end == name and name.startswith("x"))
+
     def cuts(self) -> list[str]:
         """Steps whose value is a constant to the graph (detach, or computed under no_grad)."""
         return [s.name for s in self.steps if s.detach or s.no_grad]
@@ -113,10 +188,13 @@ class Graph:
         todo = [o for o in (self.outputs if outputs is None else outputs) if self.requires_grad[o]]
         while todo:
             name = todo.pop()
-            if name in seen or name not in by_name:
+            if name in seen:
                 continue
             seen.add(name)
-            todo += [i for i in by_name[name].inputs if self.requires_grad[i]]
+            if name in self.rebased:
+                todo.append(self.rebased[name])
+            if name in by_name:
+                todo += [i for i in by_name[name].inputs if self.requires_grad[i]]
         return [s for s in self.steps if s.name in seen]
 
     def reached_leaves(self, outputs: Iterable[str] | None = None) -> list[str]:
@@ -129,6 +207,10 @@ class Graph:
     def saved_by_backward(self, outputs: Iterable[str] | None = None) -> set[str]:
         """Kinds of saving (NEVER / SCALAR / TENSOR) among the steps a backward passes."""
         return {s.saves for s in self.backward_steps(outputs)}
+
+    def coverage(self, dtype: str) -> set[str]:
+        """The (op, condition) pairs this graph exercises when run in ``dtype``."""
+        return {*self.features, *(f"{kind}|{dtype}" for kind in {f.split("|")[0] for f in self.features})}
 
     # -- printing and building --------------------------------------------------
     def _lines(self, ns: str, dtype: str, inline: bool, frozen: bool, loss: str | None) -> list[str]:
@@ -207,18 +289,62 @@ class Graph:
         printer.text(repr(self))
 
 
-# -- drawing values and shapes ---------------------------------------------------
+# -- choices: hypothesis draws them, or a seeded generator (for top-up examples) -------
 
-_ANY, _POSITIVE, _NONZERO = "any", "positive", "nonzero"
+_T = TypeVar("_T")
+_ANY, _POSITIVE, _NONZERO, _NEGATIVE = "any", "positive", "nonzero", "negative"
 
 
 def _element(domain: str) -> st.SearchStrategy[float]:
     """One leaf element, with two decimals so printed programs stay short."""
     if domain == _POSITIVE:
         return st.integers(20, 200).map(lambda i: i / 100)
+    if domain == _NEGATIVE:
+        return st.integers(20, 200).map(lambda i: -i / 100)
     if domain == _NONZERO:
         return st.tuples(st.integers(20, 200), st.booleans()).map(lambda t: (-t[0] if t[1] else t[0]) / 100)
     return st.integers(-200, 200).map(lambda i: i / 100)
+
+
+class Choices:
+    """Where the drawer's choices come from: hypothesis's ``draw`` (shrinkable)."""
+
+    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any]) -> None:
+        self.draw = draw
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self.draw(st.sampled_from(list(options)))
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+    def elements(self, domain: str, n: int) -> list[float]:
+        return self.draw(st.lists(_element(domain), min_size=n, max_size=n))
+
+
+class SeededChoices(Choices):
+    """The same choices from a seeded generator: a deterministic graph without hypothesis."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self.rng.choice(list(options))
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def elements(self, domain: str, n: int) -> list[float]:
+        def one() -> float:
+            if domain == _POSITIVE:
+                return self.rng.randint(20, 200) / 100
+            if domain == _NEGATIVE:
+                return -self.rng.randint(20, 200) / 100
+            if domain == _NONZERO:
+                return self.rng.choice([-1, 1]) * self.rng.randint(20, 200) / 100
+            return self.rng.randint(-200, 200) / 100
+
+        return [one() for _ in range(n)]
 
 
 shapes = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
@@ -229,96 +355,12 @@ def _finite(v: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(v)) and np.all(np.abs(v) <= VALUE_LIMIT))
 
 
-class _Drawer:
-    """The state of one graph being drawn: leaves, steps and their shadow values."""
-
-    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any], max_leaves: int, no_grad: bool) -> None:
-        self.draw = draw
-        self.max_leaves = max_leaves
-        self.allow_no_grad = no_grad
-        self.leaves: list[Leaf] = []
-        self.steps: list[Step] = []
-        self.value: dict[str, np.ndarray] = {}
-        self.grad: dict[str, bool] = {}
-
-    # pool ------------------------------------------------------------------------
-    def names(self) -> list[str]:
-        # Most recent first, so shrinking (towards the first choice) favours deep chains.
-        return [*reversed([s.name for s in self.steps]), *reversed([leaf.name for leaf in self.leaves])]
-
-    def pick(self, ok: Callable[[np.ndarray], bool] = lambda v: True) -> str | None:
-        candidates = [n for n in self.names() if ok(self.value[n])]
-        return self.draw(st.sampled_from(candidates)) if candidates else None
-
-    def operand(
-        self, ok: Callable[[np.ndarray], bool], shape: tuple[int, ...] | None, domain: str
-    ) -> str | None:
-        """An existing tensor satisfying ``ok``, or a new leaf (of ``shape``, in ``domain``)."""
-        existing = self.pick(ok)
-        if existing is not None and (len(self.leaves) >= self.max_leaves or self.draw(st.booleans())):
-            return existing
-        if len(self.leaves) >= self.max_leaves:
-            return None
-        name = self.new_leaf(shape, domain)
-        # The supply keeps the domain's sign; the op may need more (clamp: away from its bounds).
-        return name if ok(self.value[name]) else None
-
-    def new_leaf(
-        self, shape: tuple[int, ...] | None = None, domain: str = _ANY, requires_grad: bool | None = None
-    ) -> str:
-        if shape is None:
-            shape = self.draw(shapes)
-        size = int(np.prod(shape)) if shape else 1
-        flat = self.draw(st.lists(_element(domain), min_size=size, max_size=size))
-        array = np.array(flat, dtype=np.float64).reshape(shape)
-        if requires_grad is None:
-            requires_grad = self.draw(st.sampled_from([True, False]))
-        name = f"x{len(self.leaves)}"
-        self.leaves.append(Leaf(name, array.tolist(), requires_grad))
-        self.value[name] = array
-        self.grad[name] = requires_grad
-        return name
-
-    # steps -----------------------------------------------------------------------
-    def add(
-        self,
-        expr: str,
-        inputs: tuple[str, ...],
-        kind: str,
-        saves: str,
-        value: np.ndarray,
-        *,
-        detach: bool = False,
-    ) -> bool:
-        """Append a step if its shadow value is finite and moderate."""
-        value = np.asarray(value, dtype=np.float64)
-        if not _finite(value):
-            return False
-        # Views made under no_grad keep requires_grad in PyTorch (a documented quirk
-        # of view tracking), so no_grad points are drawn only on ops that copy.
-        no_grad = (
-            self.allow_no_grad and kind not in VIEWS and not detach and self.draw(st.integers(0, 9)) == 0
-        )
-        name = f"n{len(self.steps) + 1}"
-        self.steps.append(Step(name, expr, inputs, kind, saves, no_grad=no_grad, detach=detach))
-        self.value[name] = value
-        self.grad[name] = any(self.grad[i] for i in inputs) and not (no_grad or detach)
-        return True
+def _nonzero(v: np.ndarray) -> bool:
+    return bool(np.all(np.abs(v) >= DOMAIN_MARGIN))
 
 
-# -- the makers: each draws one step of some family, or returns False ------------------
-
-
-def _broadcast_partner(d: _Drawer, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """A shape that broadcasts against ``shape``: dims dropped from the front, some set to 1."""
-    keep = d.draw(st.integers(0, len(shape)))
-    partner = list(shape[len(shape) - keep :])
-    for i in range(len(partner)):
-        if d.draw(st.integers(0, 2)) == 0:
-            partner[i] = 1
-    if keep == len(shape) and len(partner) < 3 and d.draw(st.integers(0, 4)) == 0:
-        partner.insert(0, d.draw(st.integers(1, 2)))  # the partner may be the bigger one
-    return tuple(partner)
+def _positive(v: np.ndarray) -> bool:
+    return bool(np.all(v >= DOMAIN_MARGIN))
 
 
 def _broadcasts(a: np.ndarray, b: np.ndarray) -> bool:
@@ -327,58 +369,6 @@ def _broadcasts(a: np.ndarray, b: np.ndarray) -> bool:
     except ValueError:
         return False
     return True
-
-
-_BINARY = {
-    # kind: (function form, operator form, numpy, needs a denominator away from 0)
-    "add": ("{ns}.add({a}, {b})", "{a} + {b}", np.add, False),
-    "sub": ("{ns}.sub({a}, {b})", "{a} - {b}", np.subtract, False),
-    "mul": ("{ns}.mul({a}, {b})", "{a} * {b}", np.multiply, False),
-    "div": ("{ns}.div({a}, {b})", "{a} / {b}", np.divide, True),
-}
-
-
-def _nonzero(v: np.ndarray) -> bool:
-    return bool(np.all(np.abs(v) >= DOMAIN_MARGIN))
-
-
-def make_binary(d: _Drawer) -> bool:
-    kind = d.draw(st.sampled_from(sorted(_BINARY)))
-    function, operator, fn, needs_nonzero = _BINARY[kind]
-    saves = TENSOR if kind in ("mul", "div") else NEVER
-    a = d.pick()
-    assert a is not None
-    va = d.value[a]
-    how = d.draw(st.sampled_from(["tensor", "same", "scalar-right", "scalar-left"]))
-    if how == "same":  # fan-out into one op: x * x, x + x, x / x
-        if needs_nonzero and not _nonzero(va):
-            return False
-        expr = d.draw(st.sampled_from([function, operator])).format(ns="{ns}", a=a, b=a)
-        return d.add(expr, (a,), kind, saves, fn(va, va))
-    if how.startswith("scalar"):
-        c = d.draw(st.sampled_from([2.0, 0.5, -1.5, 3.0]))
-        if how == "scalar-right":
-            form = d.draw(st.sampled_from([function, operator]))
-            expr = form.format(ns="{ns}", a=a, b=repr(c))
-            return d.add(expr, (a,), kind, SCALAR if kind in ("mul", "div") else NEVER, fn(va, c))
-        if needs_nonzero and not _nonzero(va):
-            return False
-        expr = operator.format(ns="{ns}", a=repr(c), b=a)
-        return d.add(
-            expr, (a,), kind, saves if kind == "div" else (SCALAR if kind == "mul" else NEVER), fn(c, va)
-        )
-    partner_shape = _broadcast_partner(d, va.shape)
-    ok: Callable[[np.ndarray], bool] = (
-        (lambda v: _broadcasts(va, v) and _nonzero(v)) if needs_nonzero else (lambda v: _broadcasts(va, v))
-    )
-    b = d.operand(ok, partner_shape, _NONZERO if needs_nonzero else _ANY)
-    if b is None:
-        return False
-    vb = d.value[b]
-    left, right = (a, b) if d.draw(st.booleans()) or needs_nonzero else (b, a)
-    vl, vr = (va, vb) if left == a else (vb, va)
-    expr = d.draw(st.sampled_from([function, operator])).format(ns="{ns}", a=left, b=right)
-    return d.add(expr, (left, right), kind, saves, fn(vl, vr))
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
@@ -390,9 +380,14 @@ def _away_from(points: Iterable[float]) -> Callable[[np.ndarray], bool]:
     return lambda v: all(bool(np.all(np.abs(v - p) >= KINK_MARGIN)) for p in marks)
 
 
-def _positive(v: np.ndarray) -> bool:
-    return bool(np.all(v >= DOMAIN_MARGIN))
-
+_BINARY = {
+    # kind: (function form, operator form, numpy)
+    "add": ("{ns}.add({a}, {b})", "{a} + {b}", np.add),
+    "sub": ("{ns}.sub({a}, {b})", "{a} - {b}", np.subtract),
+    "mul": ("{ns}.mul({a}, {b})", "{a} * {b}", np.multiply),
+    "div": ("{ns}.div({a}, {b})", "{a} / {b}", np.divide),
+    "pow": ("{ns}.pow({a}, {b})", "{a} ** {b}", np.power),
+}
 
 _UNARY: dict[
     str, tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], bool], str]
@@ -413,140 +408,552 @@ _UNARY: dict[
         TENSOR,
     ),
 }
+POSITIVE_ONLY = frozenset({"log", "sqrt"})
+SCALARS = (2.0, 0.5, -1.5, 3.0)
+INTEGER_EXPONENTS = (2, 3, -1, 2.0)
+FRACTIONAL_EXPONENTS = (0.5, 1.5, -0.5, 2.5)
 
 
-def make_unary(d: _Drawer) -> bool:
-    kind = d.draw(st.sampled_from(sorted(_UNARY)))
-    spellings, fn, domain, saves = _UNARY[kind]
-    a = d.operand(domain, None, _POSITIVE if kind in ("log", "sqrt") else _NONZERO)
-    if a is None:
+class _Drawer:
+    """The state of one graph being drawn: leaves, steps, their shadow values and uses."""
+
+    def __init__(self, choices: Choices, max_leaves: int, no_grad: bool, linear: bool = False) -> None:
+        self.c = choices
+        self.max_leaves = max_leaves
+        self.allow_no_grad = no_grad and offers("no_grad")
+        self.linear = linear  # only nodes that save nothing (add, sub, add_ ...)
+        self.zero_d = offers("tensor.0d")
+        self.leaves: list[Leaf] = []
+        self.steps: list[Step] = []
+        self.value: dict[str, np.ndarray] = {}
+        self.grad: dict[str, bool] = {}
+        self.kind_of: dict[str, str] = {}
+        self.uses: Counter[str] = Counter()
+        self.consumed: set[str] = set()
+        self.view_of: dict[str, str] = {}
+        self.features: set[str] = set()
+        self.rebound: dict[str, str] = {}
+        self.rebased: dict[str, str] = {}
+
+    # choices ------------------------------------------------------------------------
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self.c.choice(options)
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.c.integer(lo, hi)
+
+    def flag(self) -> bool:
+        return self.c.choice((True, False))
+
+    def shape(self, *, min_dims: int = 0, max_dims: int = 2, lo: int = 1, hi: int = 3) -> tuple[int, ...]:
+        dims = self.integer(max(min_dims, 0 if self.zero_d else 1), max(max_dims, min_dims))
+        return tuple(self.integer(lo, hi) for _ in range(dims))
+
+    # pool ------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        # Most recent first, so shrinking (towards the first choice) favours deep chains.
+        pool = [*reversed([s.name for s in self.steps]), *reversed([leaf.name for leaf in self.leaves])]
+        return [n for n in pool if n not in self.consumed]
+
+    def pick(self, ok: Callable[[np.ndarray], bool] = lambda v: True) -> str | None:
+        candidates = [n for n in self.names() if ok(self.value[n])]
+        return self.choice(candidates) if candidates else None
+
+    def room(self, leaves: int = 1) -> bool:
+        return len(self.leaves) + leaves <= self.max_leaves
+
+    def operand(
+        self, ok: Callable[[np.ndarray], bool], shape: tuple[int, ...] | None, domain: str
+    ) -> str | None:
+        """An existing tensor satisfying ``ok``, or a new leaf (of ``shape``, in ``domain``)."""
+        existing = self.pick(ok)
+        if existing is not None and (not self.room() or self.flag()):
+            return existing
+        if not self.room():
+            return None
+        name = self.new_leaf(shape, domain)
+        # The supply keeps the domain's sign; the op may need more (clamp: away from its bounds).
+        return name if ok(self.value[name]) else None
+
+    def new_leaf(
+        self, shape: tuple[int, ...] | None = None, domain: str = _ANY, requires_grad: bool | None = None
+    ) -> str:
+        if shape is None:
+            shape = self.shape()
+        size = int(np.prod(shape)) if shape else 1
+        array = np.array(self.c.elements(domain, size), dtype=np.float64).reshape(shape)
+        if requires_grad is None:
+            requires_grad = self.flag()
+        name = f"x{len(self.leaves)}"
+        self.leaves.append(Leaf(name, array.tolist(), requires_grad))
+        self.value[name] = array
+        self.grad[name] = requires_grad
+        return name
+
+    # steps -----------------------------------------------------------------------
+    def add(
+        self,
+        expr: str,
+        inputs: tuple[str, ...],
+        kind: str,
+        saves: str,
+        value: np.ndarray,
+        *,
+        detach: bool = False,
+        args: tuple[Any, ...] | None = None,
+        grad: bool | None = None,
+    ) -> str | None:
+        """Append a step if its shadow value is finite and moderate; return its name.
+
+        ``args`` are the op's operands in order (names, or Python numbers): what the
+        step's coverage features are read from.
+        """
+        value = np.asarray(value, dtype=np.float64)
+        if not _finite(value):
+            return None
+        # Views made under no_grad keep requires_grad in PyTorch (a documented quirk
+        # of view tracking), so no_grad points are drawn only on ops that copy.
+        no_grad = (
+            self.allow_no_grad
+            and kind not in VIEWS
+            and kind not in INPLACE_KINDS
+            and not detach
+            and self.integer(0, 9) == 0
+        )
+        name = f"n{len(self.steps) + 1}"
+        self.features |= self._conditions(kind, args if args is not None else inputs, value)
+        self.steps.append(Step(name, expr, inputs, kind, saves, no_grad=no_grad, detach=detach))
+        self.value[name] = value
+        self.kind_of[name] = kind
+        rg = any(self.grad[i] for i in inputs) if grad is None else grad
+        self.grad[name] = rg and not (no_grad or detach)
+        self.uses.update(inputs)
+        return name
+
+    def _conditions(self, kind: str, args: tuple[Any, ...], value: np.ndarray) -> set[str]:
+        """The (op, condition) pairs a step of ``kind`` over ``args`` exercises."""
+        kind = "matmul" if kind == "matmul-square" else kind
+        if kind in INPLACE_KINDS:
+            return {f"{kind}|{c}" for c in ("any", *(a for a in args if isinstance(a, str) and ":" in a))}
+        names = [a for a in args if isinstance(a, str)]
+        found = {"any"}
+        if kind in ("add", "sub", "mul", "div", "pow", "matmul", "cat", "stack"):
+            first, second = (args[0], args[1]) if len(args) >= 2 else (args[0], args[0])
+            if isinstance(first, str) and isinstance(second, str):
+                rg1, rg2 = self.grad[first], self.grad[second]
+                found |= {"grad:both"} if rg1 and rg2 else {"grad:first"} if rg1 else set()
+                found |= {"grad:second"} if rg2 and not rg1 else set()
+            else:
+                found.add("scalar")
+            if kind not in ("cat", "stack"):
+                for pos, a in (("first", first), ("second", second)):
+                    if isinstance(a, str):
+                        if self.value[a].shape != value.shape:
+                            found.add(f"broadcast:{pos}")
+                        if np.any(self.value[a] < 0):
+                            found.add(f"negative:{pos}")
+        elif any(np.any(self.value[a] < 0) for a in names):
+            found.add("negative")
+        if any(self.value[a].ndim == 0 for a in names):
+            found.add("0-d")
+        if any(self.kind_of.get(a) in VIEW_KINDS for a in names):
+            found.add("view")
+        if any(self.kind_of.get(a) in INPLACE_KINDS for a in names):
+            found.add("in-place")
+        if any(self.uses[a] > 0 for a in names) or len(names) > len(set(names)):
+            found.add("fan-out")
+        return {f"{kind}|{c}" for c in found}
+
+    # emitters: one step of a kind over given operands ------------------------------------
+    def binary(self, kind: str, left: Any, right: Any) -> str | None:
+        function, operator, fn = _BINARY[kind]
+        if not isinstance(left, str) and kind != "pow":
+            form = operator  # a scalar on the left: 2.0 * x
+        else:
+            form = self.choice([function, operator])
+        inputs = tuple(dict.fromkeys(a for a in (left, right) if isinstance(a, str)))
+        vl = self.value[left] if isinstance(left, str) else left
+        vr = self.value[right] if isinstance(right, str) else right
+        if kind in ("mul", "div", "pow"):
+            tensors = [a for a in (left, right) if isinstance(a, str)]
+            saves = (
+                TENSOR
+                if len(tensors) == 2 or kind == "pow" or (kind == "div" and tensors == [right])
+                else SCALAR
+            )
+        else:
+            saves = NEVER
+        expr = form.format(
+            ns="{ns}",
+            a=left if isinstance(left, str) else repr(left),
+            b=right if isinstance(right, str) else repr(right),
+        )
+        with np.errstate(all="ignore"):
+            value = fn(vl, vr)
+        return self.add(expr, inputs, kind, saves, value, args=(left, right))
+
+    def unary(self, kind: str, a: str) -> str | None:
+        spellings, fn, _, saves = _UNARY[kind]
+        expr = self.choice(spellings).format(ns="{ns}", a=a)
+        with np.errstate(all="ignore"):
+            return self.add(expr, (a,), kind, saves, fn(self.value[a]))
+
+    def reduction(self, kind: str, a: str) -> str | None:
+        fn = np.sum if kind.startswith("sum") else np.mean
+        base = kind.split("-")[0]
+        va = self.value[a]
+        if kind in ("sum", "mean"):
+            return self.add(f"{a}.{base}()", (a,), kind, NEVER, fn(va))
+        dim = self.integer(-va.ndim, va.ndim - 1)
+        keepdim = self.flag()
+        extra = ", keepdim=True" if keepdim else ""
+        expr = self.choice([f"{a}.{base}(dim={dim}{extra})", f"{{ns}}.{base}({a}, {dim}{extra})"])
+        return self.add(expr, (a,), kind, NEVER, fn(va, axis=dim, keepdims=keepdim))
+
+    def matmul(self, a: str, b: str) -> str | None:
+        expr = self.choice(["{ns}.matmul({a}, {b})", "{a} @ {b}"]).format(ns="{ns}", a=a, b=b)
+        va, vb = self.value[a], self.value[b]
+        kind = "matmul-square" if va.shape[0] == va.shape[1] == vb.shape[1] else "matmul"
+        return self.add(expr, tuple(dict.fromkeys((a, b))), kind, TENSOR, va @ vb, args=(a, b))
+
+    def cat(self, parts: list[str], dim: int) -> str | None:
+        value = np.concatenate([self.value[p] for p in parts], axis=dim)
+        inputs = tuple(dict.fromkeys(parts))
+        return self.add(
+            f"{{ns}}.cat([{', '.join(parts)}], dim={dim})", inputs, "cat", NEVER, value, args=tuple(parts)
+        )
+
+    def stack(self, a: str, b: str, dim: int) -> str | None:
+        value = np.stack([self.value[a], self.value[b]], axis=dim)
+        inputs = tuple(dict.fromkeys((a, b)))
+        return self.add(f"{{ns}}.stack([{a}, {b}], dim={dim})", inputs, "stack", NEVER, value, args=(a, b))
+
+    def view_options(self, va: np.ndarray) -> list[str]:
+        options = [k for k in ("reshape", "unsqueeze", "expand") if offered(k)]
+        if va.ndim == 2 and offered("transpose"):
+            options.append("transpose")
+        if 1 in va.shape and offered("squeeze"):
+            options.append("squeeze")
+        if va.ndim >= 1 and va.shape[0] >= 2 and offered("slice"):
+            options.append("slice")
+        return options
+
+    def view(self, how: str, a: str, *, to: tuple[int, ...] | None = None) -> str | None:
+        """A view step of kind ``how`` over ``a`` (reshape, expand and unsqueeze to shape ``to`` if given)."""
+        va = self.value[a]
+        if to is not None and how == "reshape":
+            expr, value = f"{a}.reshape{to!r}" if len(to) > 1 else f"{a}.reshape({to[0]})", va.reshape(to)
+        elif to is not None and how == "expand":
+            expr, value = (
+                f"{a}.expand{to!r}" if len(to) > 1 else f"{a}.expand({to[0]})",
+                np.broadcast_to(va, to),
+            )
+        elif to is not None and how == "unsqueeze":
+            dim = next(i for i in range(len(to)) if to[:i] + to[i + 1 :] == va.shape and to[i] == 1)
+            expr, value = f"{a}.unsqueeze({dim})", np.expand_dims(va, dim)
+        elif how == "reshape":
+            shape = self.choice([(-1,), (1, -1), (-1, 1)])
+            value = va.reshape(shape)
+            expr = f"{a}.reshape{shape!r}" if len(shape) > 1 else f"{a}.reshape(-1)"
+        elif how == "unsqueeze":
+            dim = self.integer(0, va.ndim)
+            expr, value = f"{a}.unsqueeze({dim})", np.expand_dims(va, dim)
+        elif how == "transpose":
+            expr = self.choice([f"{a}.transpose(0, 1)", f"{a}.t()"])
+            value = va.T
+        elif how == "squeeze":
+            dim = va.shape.index(1)
+            expr, value = f"{a}.squeeze({dim})", np.squeeze(va, axis=dim)
+        elif how == "expand":
+            if 1 in va.shape:
+                i = va.shape.index(1)
+                target = (*va.shape[:i], self.integer(2, 3), *va.shape[i + 1 :])
+            else:
+                target = (self.integer(2, 3), *va.shape)
+            expr = f"{a}.expand{target!r}" if len(target) > 1 else f"{a}.expand({target[0]})"
+            value = np.broadcast_to(va, target)
+        else:
+            expr, value = f"{a}[1:]", va[1:]
+        name = self.add(expr, (a,), how, NEVER, value)
+        if name is not None:
+            self.view_of[name] = a
+        return name
+
+    def inplace(self, kind: str, target: str, operand: Any) -> str | None:
+        """``target.add_(operand)`` / ``target.mul_(operand)``; ``target`` is a fresh tensor no node saved."""
+        self._uncut(target)
+        vt = self.value[target]
+        vo = self.value[operand] if isinstance(operand, str) else operand
+        value = vt * vo if kind == "mul_" else vt + vo
+        if np.shape(value) != vt.shape:
+            return None
+        base = self.view_of.get(target)
+        where = "view" if base is not None else "leaf" if target.startswith("x") else "non-leaf"
+        tensor = isinstance(operand, str)
+        saves = TENSOR if kind == "mul_" and tensor else SCALAR if kind == "mul_" else NEVER
+        if base is not None and saves == NEVER:
+            saves = SCALAR  # PyTorch's CopySlices node keeps the view's geometry
+        base_value = None
+        if base is not None:
+            base_value = self._through_view(target, base, np.asarray(value))
+            if not _finite(base_value):
+                return None
+        expr = f"{target}.{kind}({operand if tensor else repr(operand)})"
+        inputs = (target, operand) if tensor and operand != target else (target,)
+        args = (f"target:{where}", f"operand:{'tensor' if tensor else 'scalar'}")
+        name = self.add(
+            expr,
+            inputs,
+            kind,
+            saves,
+            value,
+            args=args,
+            grad=self.grad[target] or (tensor and self.grad[operand]),
+        )
+        if name is None:
+            return None
+        self.consumed.add(target)
+        self.rebound[target] = name
+        if base is not None:
+            self.value[base] = base_value
+            self.view_of[name] = base
+            self.rebased[base] = name
+        return name
+
+    def _uncut(self, target: str) -> None:
+        """Record ``target`` in grad mode after all: a no_grad target would be frozen, then changed twice.
+
+        Only a step nothing has used yet is a target, so changing how it was recorded
+        changes nothing drawn after it.
+        """
+        for i, step in enumerate(self.steps):
+            if step.name == target and step.no_grad:
+                self.steps[i] = replace(step, no_grad=False)
+                self.grad[target] = any(self.grad[n] for n in step.inputs)
+
+    def _through_view(self, view: str, base: str, new: np.ndarray) -> np.ndarray:
+        """The base's values after its view ``view`` was overwritten with ``new``."""
+        kind, vb = self.kind_of[view], self.value[base].copy()
+        if kind == "slice":
+            vb[1:] = new
+            return vb
+        if kind == "transpose":
+            return new.T.copy()
+        return new.reshape(vb.shape).copy()
+
+    def inplace_targets(self) -> list[str]:
+        """Tensors an in-place op may change: nothing has used them, and no node saved them.
+
+        A leaf that does not require grad; a non-leaf from an op that saves no result;
+        or a view of such a non-leaf that only this view has used (never an expand:
+        several elements would share one memory location).
+        """
+        out = []
+        cuts = {s.name for s in self.steps if s.no_grad or s.detach}
+        for n in self.names():
+            if self.uses[n] or n in cuts:
+                continue
+            kind = self.kind_of.get(n)
+            if kind is None:
+                ok = not self.grad[n]
+            elif kind in VIEW_KINDS - {"expand"} and not self.linear:
+                base = self.view_of[n]
+                ok = (
+                    self.kind_of.get(base) in INPLACE_TARGETS
+                    and self.grad[base]
+                    and self.uses[base] == 1
+                    and base not in cuts
+                    and base not in self.rebased
+                )
+            else:
+                ok = kind in INPLACE_TARGETS and self.grad[n] and n not in self.view_of
+            if ok:
+                out.append(n)
+        return out
+
+
+# -- the makers: each draws one step of some family, or returns False ------------------
+
+
+def _broadcast_partner(d: _Drawer, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts against ``shape``: dims dropped from the front, some set to 1."""
+    keep = d.integer(0 if d.zero_d else min(1, len(shape)), len(shape))
+    partner = list(shape[len(shape) - keep :])
+    for i in range(len(partner)):
+        if d.integer(0, 2) == 0:
+            partner[i] = 1
+    if keep == len(shape) and len(partner) < 3 and d.integer(0, 4) == 0:
+        partner.insert(0, d.integer(1, 2))  # the partner may be the bigger one
+    return tuple(partner)
+
+
+def _binary_kinds(d: _Drawer, kinds: Iterable[str]) -> list[str]:
+    return [k for k in kinds if offered(k)]
+
+
+def make_binary(d: _Drawer, kinds: tuple[str, ...] = ("add", "sub", "mul", "div")) -> bool:
+    options = _binary_kinds(d, kinds)
+    if not options:
         return False
-    expr = d.draw(st.sampled_from(spellings)).format(ns="{ns}", a=a)
-    with np.errstate(all="ignore"):
-        return d.add(expr, (a,), kind, saves, fn(d.value[a]))
-
-
-def make_pow(d: _Drawer) -> bool:
-    """Scalar exponents, integer (any sign of base) and fractional (positive base)."""
-    k = d.draw(st.sampled_from([2, 3, -1, 2.0, 0.5, 1.5, -0.5, 2.5]))
-    integral = float(k).is_integer()
-    if integral and k > 0:
-        domain: Callable[[np.ndarray], bool] = lambda v: True  # noqa: E731
-        supply = _ANY
-    elif integral:
-        domain, supply = _nonzero, _NONZERO
-    else:
-        domain, supply = _positive, _POSITIVE
-    a = d.operand(domain, None, supply)
-    if a is None:
-        return False
-    expr = d.draw(st.sampled_from(["{ns}.pow({a}, {k})", "{a} ** {k}"])).format(ns="{ns}", a=a, k=repr(k))
-    with np.errstate(all="ignore"):
-        return d.add(expr, (a,), "pow", TENSOR, np.power(d.value[a], float(k)))
-
-
-def make_reduction(d: _Drawer) -> bool:
-    kind = d.draw(st.sampled_from(["sum", "mean"]))
-    fn = np.sum if kind == "sum" else np.mean
+    kind = d.choice(options)
+    needs_nonzero = kind == "div"
     a = d.pick()
     assert a is not None
     va = d.value[a]
-    if va.ndim == 0 or d.draw(st.integers(0, 3)) == 0:
-        return d.add(f"{a}.{kind}()", (a,), kind, NEVER, fn(va))
-    dim = d.draw(st.integers(-va.ndim, va.ndim - 1))
-    keepdim = d.draw(st.booleans())
-    extra = ", keepdim=True" if keepdim else ""
-    expr = d.draw(st.sampled_from([f"{a}.{kind}(dim={dim}{extra})", f"{{ns}}.{kind}({a}, {dim}{extra})"]))
-    return d.add(expr, (a,), f"{kind}-dim", NEVER, fn(va, axis=dim, keepdims=keepdim))
+    how = d.choice(["tensor", "same", "scalar-right", "scalar-left"] if not d.linear else ["tensor", "same"])
+    if how == "same":  # fan-out into one op: x * x, x + x, x / x
+        if needs_nonzero and not _nonzero(va):
+            return False
+        return d.binary(kind, a, a) is not None
+    if how.startswith("scalar"):
+        c = d.choice(SCALARS)
+        if how == "scalar-right":
+            return d.binary(kind, a, c) is not None
+        if needs_nonzero and not _nonzero(va):
+            return False
+        return d.binary(kind, c, a) is not None
+    ok: Callable[[np.ndarray], bool] = (
+        (lambda v: _broadcasts(va, v) and _nonzero(v)) if needs_nonzero else (lambda v: _broadcasts(va, v))
+    )
+    b = d.operand(ok, _broadcast_partner(d, va.shape), _NONZERO if needs_nonzero else _ANY)
+    if b is None:
+        return False
+    left, right = (a, b) if d.flag() or needs_nonzero else (b, a)
+    return d.binary(kind, left, right) is not None
+
+
+def _linear_binary(d: _Drawer) -> bool:
+    """add or sub only: nodes that save nothing, for the reusable-graph property."""
+    return make_binary(d, ("add", "sub"))
+
+
+def make_unary(d: _Drawer) -> bool:
+    options = [k for k in sorted(_UNARY) if offered(k)]
+    if not options:
+        return False
+    kind = d.choice(options)
+    _, _, domain, _ = _UNARY[kind]
+    a = d.operand(domain, None, _POSITIVE if kind in POSITIVE_ONLY else _NONZERO)
+    if a is None:
+        return False
+    return d.unary(kind, a) is not None
+
+
+def _pow_exponent(d: _Drawer) -> tuple[float, Callable[[np.ndarray], bool], str]:
+    k = d.choice([*INTEGER_EXPONENTS, *FRACTIONAL_EXPONENTS])
+    integral = float(k).is_integer()
+    if integral and k > 0:
+        return k, (lambda v: True), _ANY
+    if integral:
+        return k, _nonzero, _NONZERO
+    return k, _positive, _POSITIVE
+
+
+def make_pow(d: _Drawer) -> bool:
+    """Scalar exponents (integer for any base, fractional for positive bases), or a tensor exponent."""
+    if d.integer(0, 3) == 0 and d.room():
+        base = d.operand(_positive, None, _POSITIVE)
+        if base is None:
+            return False
+        exponent = d.operand(
+            lambda v: _broadcasts(d.value[base], v), _broadcast_partner(d, d.value[base].shape), _ANY
+        )
+        return exponent is not None and d.binary("pow", base, exponent) is not None
+    k, domain, supply = _pow_exponent(d)
+    a = d.operand(domain, None, supply)
+    return a is not None and d.binary("pow", a, k) is not None
+
+
+def make_reduction(d: _Drawer) -> bool:
+    options = [k for k in ("sum", "mean") if offered(k)]
+    if not options:
+        return False
+    kind = d.choice(options)
+    a = d.pick()
+    assert a is not None
+    if d.value[a].ndim > 0 and d.integer(0, 3) != 0:
+        kind += "-dim"
+    return d.reduction(kind, a) is not None
 
 
 def make_matmul(d: _Drawer) -> bool:
+    if not offered("matmul"):
+        return False
     a = d.pick(lambda v: v.ndim == 2)
     if a is None:
-        if len(d.leaves) >= d.max_leaves:
+        if not d.room():
             return False
-        a = d.new_leaf((d.draw(st.integers(1, 3)), d.draw(st.integers(1, 3))))
-    n, k = d.value[a].shape
-    m = d.draw(st.integers(1, 3))
-    b = d.operand(lambda v: v.ndim == 2 and v.shape[0] == k, (k, m), _ANY)
-    if b is None:
-        return False
-    expr = d.draw(st.sampled_from(["{ns}.matmul({a}, {b})", "{a} @ {b}"])).format(ns="{ns}", a=a, b=b)
-    kind = "matmul-square" if n == k == d.value[b].shape[1] else "matmul"
-    return d.add(expr, (a, b), kind, TENSOR, d.value[a] @ d.value[b])
+        a = d.new_leaf((d.integer(1, 3), d.integer(1, 3)))
+    k = d.value[a].shape[1]
+    b = d.operand(lambda v: v.ndim == 2 and v.shape[0] == k, (k, d.integer(1, 3)), _ANY)
+    return b is not None and d.matmul(a, b) is not None
+
+
+def _cat_fits(va: np.ndarray, dim: int) -> Callable[[np.ndarray], bool]:
+    return lambda v: (
+        v.ndim == va.ndim and v.shape[:dim] == va.shape[:dim] and v.shape[dim + 1 :] == va.shape[dim + 1 :]
+    )
 
 
 def make_cat(d: _Drawer) -> bool:
+    if not offered("cat"):
+        return False
     a = d.pick(lambda v: v.ndim >= 1)
     if a is None:
         return False
     va = d.value[a]
-    dim = d.draw(st.integers(0, va.ndim - 1))
-    size = d.draw(st.integers(1, 3))
-    shape = va.shape[:dim] + (size,) + va.shape[dim + 1 :]
-
-    def fits(v: np.ndarray) -> bool:
-        return (
-            v.ndim == va.ndim
-            and v.shape[:dim] == va.shape[:dim]
-            and v.shape[dim + 1 :] == va.shape[dim + 1 :]
-        )
-
-    b = d.operand(fits, shape, _ANY)
+    dim = d.integer(0, va.ndim - 1)
+    shape = va.shape[:dim] + (d.integer(1, 3),) + va.shape[dim + 1 :]
+    b = d.operand(_cat_fits(va, dim), shape, _ANY)
     if b is None:
         return False
-    parts = [a, b] if d.draw(st.booleans()) else [a, b, a]  # a twice: fan-out inside one op
-    value = np.concatenate([d.value[p] for p in parts], axis=dim)
-    return d.add(f"{{ns}}.cat([{', '.join(parts)}], dim={dim})", (a, b), "cat", NEVER, value)
+    parts = [a, b] if d.flag() else [a, b, a]  # a twice: fan-out inside one op
+    return d.cat(parts, dim) is not None
 
 
 def make_stack(d: _Drawer) -> bool:
+    if not offered("stack"):
+        return False
     a = d.pick()
     assert a is not None
     va = d.value[a]
     b = d.operand(lambda v: v.shape == va.shape, va.shape, _ANY)
-    if b is None:
-        return False
-    dim = d.draw(st.integers(0, va.ndim))
-    return d.add(
-        f"{{ns}}.stack([{a}, {b}], dim={dim})", (a, b), "stack", NEVER, np.stack([va, d.value[b]], axis=dim)
-    )
+    return b is not None and d.stack(a, b, d.integer(0, va.ndim)) is not None
 
 
 def make_shape(d: _Drawer) -> bool:
     a = d.pick()
     assert a is not None
-    va = d.value[a]
-    options = ["reshape", "unsqueeze"]
-    if va.ndim == 2:
-        options.append("transpose")
-    if 1 in va.shape:
-        options.append("squeeze")
-    if va.ndim >= 1 and va.shape[0] >= 2:
-        options.append("slice")
-    how = d.draw(st.sampled_from(options))
-    if how == "reshape":
-        shape = d.draw(st.sampled_from([(-1,), (1, -1), (-1, 1)]))
-        value = va.reshape(shape)
-        expr = f"{a}.reshape{shape!r}" if len(shape) > 1 else f"{a}.reshape(-1)"
-    elif how == "unsqueeze":
-        dim = d.draw(st.integers(0, va.ndim))
-        expr, value = f"{a}.unsqueeze({dim})", np.expand_dims(va, dim)
-    elif how == "transpose":
-        expr = d.draw(st.sampled_from([f"{a}.transpose(0, 1)", f"{a}.t()"]))
-        value = va.T
-    elif how == "squeeze":
-        dim = va.shape.index(1)
-        expr, value = f"{a}.squeeze({dim})", np.squeeze(va, axis=dim)
-    else:
-        expr, value = f"{a}[1:]", va[1:]
-    return d.add(expr, (a,), how, NEVER, value)
+    options = d.view_options(d.value[a])
+    return bool(options) and d.view(d.choice(options), a) is not None
 
 
 def make_detach(d: _Drawer) -> bool:
     a = d.pick()
     assert a is not None
-    return d.add(f"{a}.detach()", (a,), "detach", NEVER, d.value[a], detach=True)
+    return d.add(f"{a}.detach()", (a,), "detach", NEVER, d.value[a], detach=True) is not None
+
+
+def make_inplace(d: _Drawer) -> bool:
+    """An in-place op on a tensor nothing has used yet: a leaf without grad, a non-leaf, a view."""
+    kinds = [k for k in (("add_",) if d.linear else ("add_", "mul_")) if offered(k)]
+    targets = d.inplace_targets()
+    if not kinds or not targets:
+        return False
+    kind, target = d.choice(kinds), d.choice(targets)
+    if d.flag():
+        return d.inplace(kind, target, d.choice((2.0, 0.5, -1.5) if kind == "mul_" else SCALARS)) is not None
+    vt = d.value[target]
+    operand = d.operand(
+        lambda v: _broadcasts(vt, v) and np.broadcast_shapes(vt.shape, v.shape) == vt.shape,
+        _broadcast_partner(d, vt.shape),
+        _ANY,
+    )
+    if operand is None or operand == target:
+        return False
+    if np.broadcast_shapes(vt.shape, d.value[operand].shape) != vt.shape:
+        return False
+    return d.inplace(kind, target, operand) is not None
 
 
 MAKERS: dict[str, Callable[[_Drawer], bool]] = {
@@ -559,18 +966,93 @@ MAKERS: dict[str, Callable[[_Drawer], bool]] = {
     "stack": make_stack,
     "shape": make_shape,
     "detach": make_detach,
+    "inplace": make_inplace,
+    "binary-linear": _linear_binary,
 }
 
-WEIGHTS = {"binary": 4, "unary": 5, "pow": 3, "reduction": 3, "binary-linear": 3}
+WEIGHTS = {"binary": 4, "unary": 5, "pow": 3, "reduction": 3, "binary-linear": 3, "inplace": 2}
 """How often each family is drawn relative to the others (default 1)."""
 
+ALL_FAMILIES = ("binary", "unary", "pow", "reduction", "matmul", "cat", "stack", "shape", "detach", "inplace")
 LINEAR_MAKERS = ("binary-linear", "reduction", "cat", "stack", "shape")
 """Families whose nodes save no tensor (with binary restricted to add and sub)."""
+
+FAMILY_KINDS: dict[str, tuple[str, ...]] = {
+    "binary": ("add", "sub", "mul", "div"),
+    "binary-linear": ("add", "sub"),
+    "unary": tuple(sorted(_UNARY)),
+    "pow": ("pow",),
+    "reduction": ("sum", "mean", "sum-dim", "mean-dim"),
+    "matmul": ("matmul",),
+    "cat": ("cat",),
+    "stack": ("stack",),
+    "shape": tuple(sorted(VIEW_KINDS)),
+    "detach": ("detach",),
+    "inplace": ("add_", "mul_"),
+}
+"""The step kinds each family draws (what coverage is counted over)."""
+
+
+def finish(d: _Drawer, draw_weights: Callable[[np.ndarray], Any]) -> Graph:
+    """Close a drawn graph: outputs are the steps nothing used, each with a loss weight."""
+    if not d.steps:
+        d.binary("mul", "x0", 2.0)
+    used = {i for s in d.steps for i in s.inputs}
+    outputs = tuple(s.name for s in d.steps if s.name not in used and s.name not in d.consumed)
+    weights = tuple(draw_weights(d.value[o]) for o in outputs)
+    return Graph(
+        tuple(d.leaves),
+        tuple(d.steps),
+        outputs,
+        weights,
+        dict(d.grad),
+        features=frozenset(d.features),
+        rebound=dict(d.rebound),
+        rebased=dict(d.rebased),
+    )
+
+
+def grow(d: _Drawer, families: Sequence[str], n_steps: int) -> None:
+    """Draw steps from ``families`` until the graph has ``n_steps`` (or attempts run out)."""
+    menu = sorted(name for name in families for _ in range(WEIGHTS.get(name, 1)))
+    attempts = 0
+    while len(d.steps) < n_steps and attempts < 4 * n_steps:
+        attempts += 1
+        MAKERS[d.choice(menu)](d)
+
+
+@dataclass(frozen=True)
+class GraphSpace:
+    """What a property's graphs may contain: families of steps, size, cuts, dtypes.
+
+    One value describes both the random draw (:func:`graphs`) and the catalogue of
+    (op, condition) pairs the property can express (:mod:`gradspec.spec.catalogue`).
+    """
+
+    families: tuple[str, ...] = ALL_FAMILIES
+    max_steps: int = 6
+    max_leaves: int = 4
+    no_grad: bool = True
+    dtypes: tuple[str, ...] = ("float64",)
+    also: tuple[GraphSpace, ...] = ()  # further spaces drawn as alternatives (one_of)
+
+    @property
+    def linear(self) -> bool:
+        return "binary" not in self.families and "binary-linear" in self.families
+
+    def drawable(self) -> list[str]:
+        """The families the running engine can draw from."""
+        return [f for f in self.families if any(offered(k) for k in FAMILY_KINDS[f])]
+
+
+def _weights_from(choices: Choices) -> Callable[[np.ndarray], Any]:
+    return lambda v: np.array(choices.elements(_ANY, v.size)).reshape(v.shape).tolist()
 
 
 @st.composite
 def graphs(
     draw: Callable[[st.SearchStrategy[Any]], Any],
+    space: GraphSpace | None = None,
     *,
     max_steps: int = 6,
     max_leaves: int = 4,
@@ -580,53 +1062,44 @@ def graphs(
 ) -> Graph:
     """A random computation graph whose first leaf requires grad.
 
-    ``families`` restricts the kinds of steps (names of :data:`MAKERS`, plus
-    ``"binary-linear"`` for add and sub only); ``no_grad`` and ``detach`` allow
-    the two ways of cutting the graph.
+    ``space`` (or the keyword arguments, for a quick one) says what it may contain;
+    its first step is focused on an (op, condition) pair drawn from the catalogue.
     """
-    d = _Drawer(draw, max_leaves, no_grad)
+    from gradspec.spec.catalogue import focus_step, graph_catalogue
+
+    if space is None:
+        chosen = families or tuple(k for k in ALL_FAMILIES if detach or k != "detach")
+        space = GraphSpace(chosen, max_steps, max_leaves, no_grad)
+    choices = Choices(draw)
+    d = _Drawer(choices, space.max_leaves, space.no_grad, linear=space.linear)
     d.new_leaf(requires_grad=True)
-    chosen = families or tuple(k for k in MAKERS if detach or k != "detach")
-    makers = {name: MAKERS.get(name) or _linear_binary for name in chosen}
-    menu = sorted(name for name in makers for _ in range(WEIGHTS.get(name, 1)))
-    n_steps = draw(st.integers(2, max_steps))
-    attempts = 0
-    while len(d.steps) < n_steps and attempts < 4 * max_steps:
-        attempts += 1
-        makers[draw(st.sampled_from(menu))](d)
-    if not d.steps:
-        d.add(
-            "{ns}.mul(x0, 2.0)" if "binary" in makers else "x0.sum()",
-            ("x0",),
-            "mul",
-            SCALAR,
-            d.value["x0"] * 2.0,
-        )
-    used = {i for s in d.steps for i in s.inputs}
-    outputs = tuple(s.name for s in d.steps if s.name not in used)
-    weights = tuple(
-        draw(
-            st.lists(_element(_ANY), min_size=d.value[o].size, max_size=d.value[o].size).map(
-                lambda flat, shape=d.value[o].shape: np.array(flat).reshape(shape).tolist()
-            )
-        )
-        for o in outputs
-    )
-    return Graph(tuple(d.leaves), tuple(d.steps), outputs, weights, dict(d.grad))
+    pairs = sorted(p for p in graph_catalogue(space, dtypes=False))
+    if pairs:
+        focus_step(d, draw(st.sampled_from(pairs)))
+    grow(d, space.drawable(), draw(st.integers(2, space.max_steps)))
+    return finish(d, _weights_from(choices))
 
 
-def _linear_binary(d: _Drawer) -> bool:
-    """add or sub only: nodes that save nothing, for the reusable-graph property."""
-    a = d.pick()
-    assert a is not None
-    va = d.value[a]
-    kind = d.draw(st.sampled_from(["add", "sub"]))
-    function, operator, fn, _ = _BINARY[kind]
-    b = d.operand(lambda v: _broadcasts(va, v), _broadcast_partner(d, va.shape), _ANY)
-    if b is None:
-        return False
-    expr = d.draw(st.sampled_from([function, operator])).format(ns="{ns}", a=a, b=b)
-    return d.add(expr, (a, b), kind, NEVER, fn(va, d.value[b]))
+def seeded_graph(space: GraphSpace, foci: Sequence[str], seed: int) -> Graph:
+    """A graph built without hypothesis: one focused step per pair of ``foci``, then a few free steps."""
+    from gradspec.spec.catalogue import focus_step
+
+    choices = SeededChoices(seed)
+    d = _Drawer(choices, space.max_leaves + 3 * len(foci), space.no_grad, linear=space.linear)
+    d.new_leaf(requires_grad=True)
+    for pair in foci:
+        focus_step(d, pair)
+    grow(d, space.drawable(), len(d.steps))
+    return finish(d, _weights_from(choices))
+
+
+@st.composite
+def dtypes(
+    draw: Callable[[st.SearchStrategy[Any]], Any], allowed: tuple[str, ...] = ("float64", "float32")
+) -> str:
+    """A floating dtype the running engine offers (float64 only with ``dtype.float64``)."""
+    options = [d for d in allowed if d != "float64" or offers("dtype.float64")]
+    return draw(st.sampled_from(options or ["float32"]))
 
 
 def arrays_like(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
@@ -637,8 +1110,10 @@ def arrays_like(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     )
 
 
-dtypes = st.sampled_from(["float64", "float32"])
-"""The floating dtypes every engine offers."""
+def seeded_array(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A two-decimal array of ``shape`` in [-2, 2] from ``seed`` (gradients to backpropagate)."""
+    size = int(np.prod(shape)) if shape else 1
+    return np.array(SeededChoices(seed).elements(_ANY, size)).reshape(shape)
 
 
 # -- training problems -------------------------------------------------------------
@@ -652,6 +1127,16 @@ SGD_VARIANTS: dict[str, dict[str, Any]] = {
     "everything": {"momentum": 0.8, "weight_decay": 0.05, "nesterov": True},
 }
 LOSSES = ("BCELoss", "MSELoss", "CrossEntropyLoss")
+LOSS_NEEDS = {"BCELoss": "nn", "MSELoss": "nn.mse", "CrossEntropyLoss": "nn.cross_entropy"}
+
+
+def offered_variants() -> list[str]:
+    """The SGD variants whose every option the running engine offers (optim.sgd.<option>)."""
+    return [v for v, opts in sorted(SGD_VARIANTS.items()) if all(offers(f"optim.sgd.{o}") for o in opts)]
+
+
+def offered_losses() -> list[str]:
+    return [loss for loss in LOSSES if offers(LOSS_NEEDS[loss])]
 
 
 @dataclass(frozen=True)
@@ -667,11 +1152,16 @@ class TrainingProblem:
     sgd: dict[str, Any]
     steps: int
     dtype: str
+    variant: str = "plain"
 
     @property
     def head(self) -> str:
         """How the model's output meets the loss: BCE needs probabilities of shape (n,)."""
         return "model(x).squeeze(1)" if self.loss == "BCELoss" else "model(x)"
+
+    def coverage(self) -> set[str]:
+        """The (loss, SGD variant) and (loss, dtype) pairs this problem exercises."""
+        return {f"{self.loss}|{self.variant}", f"{self.loss}|{self.dtype}"}
 
     def sgd_arguments(self) -> str:
         return ", ".join([f"lr={self.lr!r}", *(f"{k}={v!r}" for k, v in self.sgd.items())])
@@ -704,36 +1194,40 @@ class TrainingProblem:
         return "\n".join(lines) + "\n"
 
 
-@st.composite
-def training_problems(draw: Callable[[st.SearchStrategy[Any]], Any]) -> TrainingProblem:
-    """A few samples, a Linear layer, one of the three losses and one SGD variant."""
-    loss = draw(st.sampled_from(LOSSES))
-    n = draw(st.integers(2, 5))
-    features = draw(st.integers(1, 3))
-    out = {"BCELoss": 1, "MSELoss": draw(st.integers(1, 2)), "CrossEntropyLoss": draw(st.integers(2, 3))}[
-        loss
-    ]
+def make_problem(c: Choices, loss: str | None = None, variant: str | None = None) -> TrainingProblem:
+    """A few samples, a Linear layer, one of the offered losses and one offered SGD variant."""
+    loss = loss or c.choice(offered_losses())
+    n = c.integer(2, 5)
+    features = c.integer(1, 3)
+    out = {"BCELoss": 1, "MSELoss": c.integer(1, 2), "CrossEntropyLoss": c.integer(2, 3)}[loss]
 
     def matrix(rows: int, cols: int) -> list[list[float]]:
-        return draw(arrays_like((rows, cols))).tolist()
+        return np.array(c.elements(_ANY, rows * cols)).reshape(rows, cols).tolist()
 
     x = matrix(n, features)
     if loss == "BCELoss":
-        y: list[Any] = [float(v) for v in draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))]
+        y: list[Any] = [float(c.integer(0, 1)) for _ in range(n)]
     elif loss == "MSELoss":
         y = matrix(n, out)
     else:
-        y = draw(st.lists(st.integers(0, out - 1), min_size=n, max_size=n))
-    variant = draw(st.sampled_from(sorted(SGD_VARIANTS)))
+        y = [c.integer(0, out - 1) for _ in range(n)]
+    variant = variant or c.choice(offered_variants())
     return TrainingProblem(
         loss=loss,
         x=x,
         y=y,
         weight=[[v / 4 for v in row] for row in matrix(out, features)],
-        bias=[v / 4 for v in draw(arrays_like((out,))).tolist()],
-        lr=draw(st.sampled_from([0.05, 0.1, 0.5])),
+        bias=[v / 4 for v in c.elements(_ANY, out)],
+        lr=c.choice([0.05, 0.1, 0.5]),
         sgd=dict(SGD_VARIANTS[variant]),
-        steps=draw(st.integers(2, 5)),
+        steps=c.integer(2, 5),
         # float32 only: the parameters of nn modules are float32, as in the note.
         dtype="float32",
+        variant=variant,
     )
+
+
+@st.composite
+def training_problems(draw: Callable[[st.SearchStrategy[Any]], Any]) -> TrainingProblem:
+    """A training problem drawn by hypothesis (loss and variant among those the engine offers)."""
+    return make_problem(Choices(draw))
