@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,12 @@ class ExampleCounter:
     It listens to hypothesis's observability stream, which reports every test
     case a property runs with its status; ``gave_up`` ones (filtered by
     ``assume``) are not examples, as they do not count towards max_examples
-    either. A case that fails outside any example (after all of them passed)
-    is charged its whole run plus one.
+    either. Per case it keeps (index of the first failing example or None,
+    examples that passed); see :func:`examples_to_kill` for failures after them.
     """
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str], int] = {}
+        self.counts: dict[tuple[str, str], tuple[int | None, int]] = {}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
@@ -96,11 +97,38 @@ class ExampleCounter:
             if observation.status == "failed":
                 first_failure = valid
 
-        with with_observability_callback(see):
+        with with_observability_callback(see), _without_coverage():
             try:
                 return (yield)
             finally:
-                self.counts[(claim.id, engine.name)] = first_failure or valid + 1
+                self.counts[(claim.id, engine.name)] = (first_failure, valid)
+
+
+def examples_to_kill(counted: tuple[int | None, int], observed: Any) -> int:
+    """Examples a catching property ran up to and including its first failure.
+
+    A failure among hypothesis's examples is located exactly. One after all of
+    them passed happened in the property's own seeded top-up examples (aimed at
+    the coverage pairs random examples missed), which hypothesis does not see:
+    the property's ``examples`` observation counts those too.
+    """
+    first, passed = counted
+    if first is not None:
+        return first
+    return max(passed + 1, observed if isinstance(observed, int) else 0)
+
+
+@contextmanager
+def _without_coverage() -> Iterator[None]:
+    """Observability without its line coverage, which traces every line and slows a run tenfold."""
+    from hypothesis.internal import observability
+
+    before = observability.OBSERVABILITY_COLLECT_COVERAGE
+    observability.OBSERVABILITY_COLLECT_COVERAGE = False
+    try:
+        yield
+    finally:
+        observability.OBSERVABILITY_COLLECT_COVERAGE = before
 
 
 def run_zoo(
@@ -158,7 +186,8 @@ def run_zoo(
             argv += ["--gradspec-engine", mutants[n].spec]
         if first_catch:
             argv.append("-x")
-        with using_profile(measuring):
+        # pytest's own lines go to stderr: stdout is the command's table (or JSON).
+        with using_profile(measuring), redirect_stdout(sys.stderr):
             pytest.main(argv, plugins=[counter])
         by_engine = {mutants[n].engine_name: catches[n] for n in batch}
         for outcome in read_results(path).outcomes:
@@ -167,7 +196,10 @@ def run_zoo(
                 continue
             if outcome.kind == "property":
                 catch.properties.append(outcome.case)
-                catch.examples_to_kill[outcome.case] = counter.counts.get((outcome.case, outcome.engine), 1)
+                counted = counter.counts.get((outcome.case, outcome.engine), (None, 0))
+                catch.examples_to_kill[outcome.case] = examples_to_kill(
+                    counted, outcome.observations.get("examples")
+                )
             else:
                 catch.examples.append(outcome.case)
                 catch.examples_to_kill[outcome.case] = 1
@@ -249,6 +281,7 @@ def measure(
     *,
     budget: int | None = None,
     first_catch: bool = False,
+    cases: list[str] | None = None,
 ) -> list[KillRate]:
     """Run the zoo under ``profile`` and then under ``seeds`` random seeds; one KillRate per mutant.
 
@@ -258,9 +291,11 @@ def measure(
     """
     from gradspec.spec.claims import all_claims
 
-    first = run_zoo(names, profile, report_dir / "ci.jsonl", first_catch=first_catch, budget=budget)
+    first = run_zoo(
+        names, profile, report_dir / "ci.jsonl", first_catch=first_catch, budget=budget, cases=cases
+    )
     runs: dict[str, dict[str, Catch]] = {profile: {c.mutant: c for c in first}}
-    properties = [c.id for c in all_claims() if c.kind == "property"]
+    properties = [c.id for c in all_claims() if c.kind == "property" and (cases is None or c.id in cases)]
     needing = [c.mutant for c in first if not c.examples]
     for s in range(seeds):
         label = f"seed {s}"
@@ -392,7 +427,13 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         names = [n for n, m in zoo().items() if m.narrow and (names is None or n in names)]
     try:
         rates = measure(
-            names, args.profile, args.seeds, report_dir, budget=args.budget, first_catch=args.first_catch
+            names,
+            args.profile,
+            args.seeds,
+            report_dir,
+            budget=args.budget,
+            first_catch=args.first_catch,
+            cases=_matching_cases(args.case),
         )
     except KeyError as exc:
         print(f"gradspec: error: {exc.args[0]}", file=sys.stderr)
@@ -404,6 +445,17 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     if args.markdown:
         Path(args.markdown).write_text(markdown_rates(rates), encoding="utf-8")
     return 0 if all(not r.survived_in for r in rates) else 1
+
+
+def _matching_cases(patterns: list[str]) -> list[str] | None:
+    """The claim ids matching any of ``patterns`` (exact or glob); None when none were given."""
+    if not patterns:
+        return None
+    from fnmatch import fnmatchcase
+
+    from gradspec.spec.claims import all_claims
+
+    return [c.id for c in all_claims() if any(fnmatchcase(c.id, p) for p in patterns)]
 
 
 def _positive(text: str) -> int:
@@ -436,6 +488,9 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--mutant", action="append", default=[], metavar="NAME", help="only this mutant; repeatable"
+    )
+    parser.add_argument(
+        "--case", action="append", default=[], metavar="ID", help="only claims matching ID (glob); repeatable"
     )
     parser.add_argument(
         "--narrow", action="store_true", help="only the narrow mutants (one op x one condition)"
