@@ -65,11 +65,23 @@ def _zero_d(T: Any) -> Any:
     return t
 
 
-def _float64(T: Any) -> Any:
-    t = T.tensor([1.0], dtype=T.float64)
-    _require(t.dtype == T.float64, f"dtype={T.float64} made a {t.dtype} tensor")
-    _require(t.tolist() == [1.0], "a float64 tensor does not read back its value")
+def _many_elements(T: Any) -> Any:
+    t = T.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    _require(tuple(t.shape) == (2, 2), f"a 2x2 tensor has shape {tuple(t.shape)}")
     return t
+
+
+def _dtype_round_trip(name: str) -> Callable[[Any], Any]:
+    """``tensor([1.0], dtype=T.<name>)`` has that dtype and reads back its value."""
+
+    def trial(T: Any) -> Any:
+        dtype = getattr(T, name)
+        t = T.tensor([1.0], dtype=dtype)
+        _require(t.dtype == dtype, f"dtype={dtype} made a {t.dtype} tensor")
+        _require(t.tolist() == [1.0], f"a {name} tensor does not read back its value")
+        return t
+
+    return trial
 
 
 def _create_graph(T: Any) -> Any:
@@ -125,8 +137,10 @@ TRIALS: dict[str, Callable[[Any], Any]] = {
     "optim.sgd.dampening": _sgd_step(momentum=0.9, dampening=0.5),
     "optim.sgd.nesterov": _sgd_step(momentum=0.9, nesterov=True),
     "optim.sgd.weight_decay": _sgd_step(weight_decay=0.1),
-    "dtype.float64": _float64,
+    "dtype.float32": _dtype_round_trip("float32"),
+    "dtype.float64": _dtype_round_trip("float64"),
     "tensor.0d": _zero_d,
+    "tensor.nd": _many_elements,
 }
 """Capability -> a tiny call that must run without raising for the engine to have it.
 

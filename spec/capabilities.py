@@ -75,8 +75,11 @@ OP_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "optim.sgd.dampening": ("optim.SGD",),
     "optim.sgd.nesterov": ("optim.SGD",),
     "optim.sgd.weight_decay": ("optim.SGD",),
+    "dtype.float32": ("float32",),
     "dtype.float64": ("float64",),
     "tensor.0d": ("tensor",),
+    # Tensors of more than one element: what a scalar-only engine (micrograd) lacks.
+    "tensor.nd": ("tensor",),
 }
 CAPABILITIES.update(OP_CAPABILITIES)
 
