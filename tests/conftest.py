@@ -33,8 +33,33 @@ SLOW_MODULES: dict[str, str] = {
 }
 """Modules whose every test is slow, with the reason."""
 
-SLOW_TESTS: dict[str, str] = {}
-"""Single tests (node id without parameters, relative to the repository) that are slow, with the reason."""
+SLOW_TESTS: dict[str, str] = {
+    # the whole spec on torch-cpu in one pytest run: about two thirds of the suite's time (694 s of 1968 s)
+    "tests/test_plugin.py::test_torch_cpu_passes_everything_and_streams_each_outcome": "the whole spec",
+    "tests/test_plugin.py::test_case_and_level_selection": "several pytest runs of spec sections (52 s)",
+    "tests/test_plugin.py::test_engine_exceptions_are_errors_not_failures": "a pytest run per engine (13 s)",
+    # `gradspec run` subprocesses, each importing torch and running spec sections (7-30 s each)
+    "tests/test_cli.py::test_fail_under": "gradspec run subprocesses (30 s)",
+    "tests/test_cli.py::test_baseline_regression_fails_the_gate": "gradspec run subprocesses (30 s)",
+    "tests/test_cli.py::test_unexpected_pass_fails_only_under_strict": "gradspec run subprocesses (29 s)",
+    "tests/test_cli.py::test_expectations_turn_listed_failures_into_a_passing_gate": "subprocesses (19 s)",
+    "tests/test_cli.py::test_no_case_selected_exits_2": "gradspec run subprocesses (16 s)",
+    "tests/test_cli.py::test_engine_with_nothing_applicable_is_not_conforming": "a subprocess (9 s)",
+    "tests/test_cli.py::test_wrong_engine_exits_1": "a gradspec run subprocess (9 s)",
+    "tests/test_cli.py::test_unreadable_baseline_exits_2": "a gradspec run subprocess (7 s)",
+    "tests/test_cli.py::test_malformed_expectations_exit_2_naming_file_and_line": "a subprocess (7 s)",
+    # property runs and generator statistics with many hypothesis examples
+    "tests/test_properties.py::test_property_passes": "every property on two engines (about 100 s in all)",
+    "tests/test_strategies.py::test_coverage_of_the_generator": "thousands of generated programs (39 s)",
+    "tests/test_reference_graph.py::test_deep_chain_backprops_without_recursion_in_linear_time": (
+        "a 10^5-node chain, built and backpropagated (33 s)"
+    ),
+}
+"""Single tests (node id without parameters, relative to the repository) that are slow, with the reason.
+
+The seconds are from one ``pytest -n 1 --durations=60`` of the whole suite on a
+busy 2-core machine (1968 s in all); a calm one is about five times faster.
+"""
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import SLOW_MODULES
+from tests.conftest import SLOW_MODULES, SLOW_TESTS
 
 CONFTEST = "from tests.conftest import pytest_addoption, pytest_configure, pytest_collection_modifyitems\n"
 
@@ -18,6 +18,11 @@ def test_every_slow_module_exists_and_says_why() -> None:
     for module, reason in SLOW_MODULES.items():
         assert (here / module).exists(), f"{module} is listed as slow but does not exist"
         assert len(reason) > 20
+    for node, reason in SLOW_TESTS.items():
+        path, name = node.split("::")
+        source = (here.parent / path).read_text()
+        assert f"def {name}(" in source, f"{node} is listed as slow but does not exist"
+        assert len(reason) > 10
 
 
 def test_listed_modules_are_marked_slow_and_deselected(pytester: pytest.Pytester) -> None:
