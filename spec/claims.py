@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-SPEC_VERSION = "1"
+SPEC_VERSION = "2"
 """Bumped whenever a claim is added, removed or changes meaning; results from
 different spec versions are never merged into one report."""
 
@@ -28,6 +28,7 @@ SECTIONS: tuple[str, ...] = (
     "gradspec.spec.backward",
     "gradspec.spec.grad",
     "gradspec.spec.autograd_rules",
+    "gradspec.spec.gradient_rules",
     "gradspec.spec.logistic_regression",
     "gradspec.spec.prop_gradients",
     "gradspec.spec.prop_backward",

@@ -30,11 +30,12 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
 
-from gradspec.spec.claims import claim, observe
+from gradspec.spec.claims import claim, observe, offers
 from gradspec.spec.expect import ClaimViolation, expect_equal, expect_raises, values
 from gradspec.spec.prop_support import count_example, counting
 from gradspec.spec.tolerances import describe, tolerance
@@ -205,6 +206,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         g.backwards += 1
         g.freed = g.freed or not retain
 
+    @precondition(lambda self: offers("retain_grad"))
     @rule(g=graphs)
     def retain_grad(self, g: GraphModel) -> None:
         if g.kind != "note" or g.backwards:
@@ -214,6 +216,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         g.env["a"].retain_grad()
         g.retains_a = True
 
+    @precondition(lambda self: offers("op.mul_"))
     @rule(g=graphs)
     def inplace_on_saved_intermediate(self, g: GraphModel) -> None:
         if g.kind != "note":
@@ -248,6 +251,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.say(f"{leaf}.add_(1.0)  # raises RuntimeError: a leaf that requires grad")
         expect_raises(lambda: self.t[leaf].add_(1.0), f"{leaf}.add_(1.0) on a leaf that requires grad")
 
+    @precondition(lambda self: offers("no_grad"))
     @rule(leaf=st.sampled_from(["w", "x"]))
     def inplace_under_no_grad(self, leaf: str) -> None:
         self.say("with torch.no_grad():", f"    {leaf}.add_(0.5)")
@@ -290,7 +294,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     "prop.lifecycle",
     statement="Random sequences of building graphs, backward with and without retain_graph, retain_grad, zeroing and clearing .grad, in-place changes to leaves (refused when they require grad, allowed under no_grad) and to saved tensors, and detach, behave as PyTorch's rules say at every step.",
     section=SECTION,
-    needs=("graph", "no_grad", "in-place", "retain_grad"),
+    needs=("graph", "in-place"),  # no_grad, retain_grad and mul_ rules run where offered
     kind="property",
 )
 def lifecycle(T: Any) -> None:
