@@ -190,6 +190,10 @@ def newline_named() -> Engine:
     return Engine(name="eng\nfake 100% pass", namespace=torch, version="1", capabilities=_TORCH_CAPS)
 
 
+_forged: dict[str, bool] = {}
+"""Each forger forges once per process: enough to be caught, and the test stays quick."""
+
+
 def _forge_lines(*args: Any, **kwargs: Any) -> Any:
     """Appends a 'pass' for every claim to every gradspec file this process can find.
 
@@ -198,6 +202,9 @@ def _forge_lines(*args: Any, **kwargs: Any) -> Any:
     """
     from gradspec.spec.claims import all_claims
 
+    if _forged.setdefault("lines", False):
+        return _wrong_mul(*args, **kwargs)
+    _forged["lines"] = True
     engine = "tests.engines_for_tests:forges_lines"
     lines = "".join(
         json.dumps({"type": "outcome", "case": c.id, "engine": engine, "verdict": "pass"}) + "\n"
@@ -266,6 +273,9 @@ def _forge_facts(*args: Any, **kwargs: Any) -> Any:
     from gradspec.conformance.facts import case_facts
     from gradspec.spec.claims import all_claims
 
+    if _forged.setdefault("facts", False):
+        return _wrong_mul(*args, **kwargs)
+    _forged["facts"] = True
     engine = "tests.engines_for_tests:forges_facts"
     argv = sys.argv
     channel = Path(argv[argv.index("--gradspec-channel") + 1])
@@ -278,3 +288,33 @@ def _forge_facts(*args: Any, **kwargs: Any) -> Any:
 
 
 forges_facts = TorchWith(mul=_forge_facts)
+
+
+class _Unpicklable:
+    """What a leaf's grad_fn is in an engine that gives leaves a node object (Paddle does)."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError("cannot pickle this grad_fn")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise TypeError("cannot copy this grad_fn")
+
+    def __repr__(self) -> str:
+        return "<LeafNode object>"
+
+
+class _OddLeaf(torch.Tensor):
+    """A torch tensor whose leaves report an unpicklable node object as grad_fn instead of None."""
+
+    @property
+    def grad_fn(self) -> Any:  # type: ignore[override]
+        real = torch.Tensor.grad_fn.__get__(self)
+        return _Unpicklable() if real is None and self.requires_grad else real
+
+
+def _odd_tensor(*args: Any, **kwargs: Any) -> Any:
+    made = torch.tensor(*args, **kwargs)
+    return torch.Tensor._make_subclass(_OddLeaf, made, made.requires_grad)
+
+
+unpicklable_leaf_grad_fn = TorchWith(tensor=_odd_tensor)

@@ -71,7 +71,7 @@ def test_factory_is_called() -> None:
     [
         (
             "no-such-engine",
-            "unknown engine 'no-such-engine'; available: mygrad, reference, tinygrad, torch-cpu, torch-cuda",
+            "unknown engine 'no-such-engine'; available: ",
         ),
         ("no_such_module_xyz", "unknown engine 'no_such_module_xyz'"),
         ("no_such_module_xyz:thing", "failed to import"),
