@@ -51,6 +51,7 @@ class Catch:
     examples: list[str] = field(default_factory=list)
     properties: list[str] = field(default_factory=list)
     examples_to_kill: dict[str, int] = field(default_factory=dict)
+    control_failures: list[str] = field(default_factory=list)  # not run: they fail without any bug
 
     @property
     def caught(self) -> bool:
@@ -141,62 +142,49 @@ def run_zoo(
     seed: int | None = None,
     budget: int | None = None,
     cases: list[str] | None = None,
+    control: bool = True,
 ) -> list[Catch]:
     """Run the suite on the chosen mutants (all by default); return what caught each, and how soon.
 
     ``seed`` runs the properties under that random seed with the profile's
     derandomize switched off; ``budget`` overrides its max_examples; ``cases``
     restricts the run to those claim ids; ``first_catch`` stops each mutant's run
-    at the first case that catches it.
+    at the first case that catches it. With ``control`` the same run is made
+    first on the unmutated copy of the reference, and the cases that fail there
+    are not run on the mutants (each Catch lists them): a case every engine of
+    the zoo fails kills no mutant.
     """
-    from gradspec.impls.mutants.zoo import zoo
-    from gradspec.spec.profiles import using_profile
+    from gradspec.impls.mutants.zoo import CONTROL, zoo
+    from gradspec.spec.claims import all_claims
 
     mutants = zoo()
     chosen = names or list(mutants)
     unknown = sorted(set(chosen) - set(mutants))
     if unknown:
         raise KeyError(f"no mutant {', '.join(unknown)}; the zoo has {', '.join(mutants)}")
-    base = [
-        str(SPEC_DIR),
-        "-c",
-        str(PYTEST_INI),
-        "--rootdir",
-        str(SPEC_DIR),
-        "-p",
-        "no:cacheprovider",
-        "--tb=no",
-    ]
-    if quiet:
-        base += ["-qq", "--no-summary"]
-    if seed is not None:
-        base.append(f"--hypothesis-seed={seed}")
-    if cases is not None:
-        selection = results.with_name(f"{results.stem}-cases.txt")
-        selection.write_text("\n".join(cases) + "\n", encoding="utf-8")
-        base += ["--gradspec-cases", str(selection)]
+    run = _SuiteRun(profile, results, quiet=quiet, seed=seed, budget=budget)
+    selected = [c.id for c in all_claims()] if cases is None else list(cases)
+    failing_control: list[str] = []
+    if control:
+        outcomes = run.pytest([_spec(CONTROL)], selected, "control")
+        failing_control = sorted({o.case for o in outcomes if o.verdict in CAUGHT})
+        selected = [c for c in selected if c not in failing_control]
+    catches = {
+        n: Catch(n, mutants[n].bug, mutants[n].where, mutants[n].narrow, control_failures=failing_control)
+        for n in chosen
+    }
     batches = [[n] for n in chosen] if first_catch else [chosen]
-    catches = {n: Catch(n, mutants[n].bug, mutants[n].where, mutants[n].narrow) for n in chosen}
-    counter = ExampleCounter()
-    measuring = measuring_profile(profile, randomized=seed is not None, budget=budget)
     for i, batch in enumerate(batches):
-        path = results.with_name(f"{results.stem}-{i}{results.suffix}") if first_catch else results
-        argv = [*base, "--gradspec-results", str(path)]
-        for n in batch:
-            argv += ["--gradspec-engine", mutants[n].spec]
-        if first_catch:
-            argv.append("-x")
-        # pytest's own lines go to stderr: stdout is the command's table (or JSON).
-        with using_profile(measuring), redirect_stdout(sys.stderr):
-            pytest.main(argv, plugins=[counter])
+        label = str(i) if first_catch else "all"
+        outcomes = run.pytest([mutants[n].spec for n in batch], selected, label, stop_first=first_catch)
         by_engine = {mutants[n].engine_name: catches[n] for n in batch}
-        for outcome in read_results(path).outcomes:
+        for outcome in outcomes:
             catch = by_engine.get(outcome.engine)
             if catch is None or outcome.verdict not in CAUGHT:
                 continue
             if outcome.kind == "property":
                 catch.properties.append(outcome.case)
-                counted = counter.counts.get((outcome.case, outcome.engine), (None, 0))
+                counted = run.counter.counts.get((outcome.case, outcome.engine), (None, 0))
                 catch.examples_to_kill[outcome.case] = examples_to_kill(
                     counted, outcome.observations.get("examples")
                 )
@@ -204,6 +192,57 @@ def run_zoo(
                 catch.examples.append(outcome.case)
                 catch.examples_to_kill[outcome.case] = 1
     return list(catches.values())
+
+
+def _spec(name: str) -> str:
+    return f"gradspec.impls.mutants.zoo:{name.replace('-', '_')}"
+
+
+class _SuiteRun:
+    """The spec run in this process under one measuring profile (and seed), engine by engine."""
+
+    def __init__(
+        self, profile: str, results: Path, *, quiet: bool, seed: int | None, budget: int | None
+    ) -> None:
+        self.results = results
+        self.profile = measuring_profile(profile, randomized=seed is not None, budget=budget)
+        self.counter = ExampleCounter()
+        self.base = [
+            str(SPEC_DIR),
+            "-c",
+            str(PYTEST_INI),
+            "--rootdir",
+            str(SPEC_DIR),
+            "-p",
+            "no:cacheprovider",
+            "--tb=no",
+        ]
+        if quiet:
+            self.base += ["-qq", "--no-summary"]
+        if seed is not None:
+            self.base.append(f"--hypothesis-seed={seed}")
+
+    def pytest(
+        self, engines: list[str], cases: list[str], label: str, *, stop_first: bool = False
+    ) -> list[Any]:
+        """Run ``cases`` on ``engines``; the outcomes recorded (none when no case is left)."""
+        from gradspec.spec.profiles import using_profile
+
+        if not cases:
+            return []
+        stem = f"{self.results.stem}-{label}"
+        path = self.results.with_name(f"{stem}{self.results.suffix}")
+        selection = self.results.with_name(f"{stem}-cases.txt")
+        selection.write_text("\n".join(cases) + "\n", encoding="utf-8")
+        argv = [*self.base, "--gradspec-results", str(path), "--gradspec-cases", str(selection)]
+        for spec in engines:
+            argv += ["--gradspec-engine", spec]
+        if stop_first:
+            argv.append("-x")
+        # pytest's own lines go to stderr: stdout is the command's table (or JSON).
+        with using_profile(self.profile), redirect_stdout(sys.stderr):
+            pytest.main(argv, plugins=[self.counter])
+        return list(read_results(path).outcomes)
 
 
 def measuring_profile(name: str, *, randomized: bool, budget: int | None) -> str:
@@ -243,6 +282,7 @@ class KillRate:
     narrow: bool
     catchers: list[str]  # cases that caught it in any run, quickest first
     kills: dict[str, int | None]  # run label -> examples-to-kill (None: survived that run)
+    control_failures: dict[str, list[str]] = field(default_factory=dict)  # run label -> cases not counted
 
     @property
     def survived_in(self) -> list[str]:
@@ -270,6 +310,7 @@ class KillRate:
             "median": self.median,
             "max": self.worst,
             "survived_in": self.survived_in,
+            "control_failures": self.control_failures,
         }
 
 
@@ -295,6 +336,7 @@ def measure(
         names, profile, report_dir / "ci.jsonl", first_catch=first_catch, budget=budget, cases=cases
     )
     runs: dict[str, dict[str, Catch]] = {profile: {c.mutant: c for c in first}}
+    _save_runs(runs, report_dir)
     properties = [c.id for c in all_claims() if c.kind == "property" and (cases is None or c.id in cases)]
     needing = [c.mutant for c in first if not c.examples]
     for s in range(seeds):
@@ -313,6 +355,10 @@ def measure(
             else []
         )
         runs[label] = {c.mutant: c for c in again}
+        _save_runs(runs, report_dir)
+    excluded = {
+        label: next(iter(catches.values())).control_failures for label, catches in runs.items() if catches
+    }
     rates = []
     for c in first:
         kills: dict[str, int | None] = {}
@@ -323,8 +369,14 @@ def measure(
             for case, k in (this.examples_to_kill if this else c.examples_to_kill).items():
                 per_case[case] = min(k, per_case.get(case, k))
         catchers = sorted(per_case, key=lambda case: (per_case[case], case))
-        rates.append(KillRate(c.mutant, c.bug, c.narrow, catchers, kills))
+        rates.append(KillRate(c.mutant, c.bug, c.narrow, catchers, kills, excluded))
     return rates
+
+
+def _save_runs(runs: dict[str, dict[str, Catch]], report_dir: Path) -> None:
+    """What each run so far caught, as JSON (runs.json), so a long measurement can be read midway."""
+    document = {label: [c.as_json() for c in catches.values()] for label, catches in runs.items()}
+    (report_dir / "runs.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
 
 
 def slowest_first(rates: list[KillRate]) -> list[KillRate]:
@@ -372,6 +424,12 @@ def print_rates(rates: list[KillRate], out: Any = None) -> None:
             file=out,
         )
     survivors = [r for r in ordered if r.survived_in]
+    for label, cases in (ordered[0].control_failures if ordered else {}).items():
+        if cases:
+            print(
+                f"\nnot counted in {label} (they fail on the unmutated reference): {', '.join(cases)}",
+                file=out,
+            )
     print(f"\n{kill_rate_line(rates)}", file=out)
     narrow = sum(r.narrow for r in rates)
     print(

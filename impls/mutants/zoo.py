@@ -99,6 +99,26 @@ def zoo() -> dict[str, Mutant]:
     return {m.name: m for m in ordered}
 
 
+CONTROL = "unmutated"
+
+
+def unmutated() -> Engine:
+    """The control: a private copy of the reference exactly as every mutant gets it, with no bug.
+
+    A case that fails on it fails on every mutant for a reason that is no
+    mutant's bug (a reference engine being fixed, or the zoo machinery itself),
+    so ``gradspec mutants`` runs it first and does not count those cases as kills.
+    """
+    copy = private_reference(CONTROL)
+    return Engine(
+        name=f"mutant-{CONTROL}",
+        namespace=copy,
+        version=getattr(copy, "__version__", "unknown"),
+        capabilities=ALL_CAPABILITIES,
+        description="a private copy of the reference engine with no bug planted (the zoo's control)",
+    )
+
+
 def __getattr__(attr: str) -> Callable[[], Engine]:
     # ``zoo:grad_overwrites`` names the factory of the mutant "grad-overwrites".
     mutants = zoo()
