@@ -2,11 +2,13 @@
 
 Exit codes:
   0  the run finished (and, with --compare, every compared ratio was stable, none worse than --fail-over)
-  1  a stable ratio to the reference worsened by more than --fail-over, or a workload failed on an engine
+  1  a ratio to the reference worsened by more than --fail-over (an unstable one: by its whole
+     interval), or a workload failed on an engine
   2  usage or input error: unknown engine, bad option, unreadable or malformed baseline
   3  the harness itself failed (no JSON was written)
-  4  --compare undecided: no stable ratio worsened, but some ratio was unstable (its 95% interval
-     too wide, in this run or the baseline), so the gate neither passes nor fails it; rerun
+  4  --compare undecided: nothing worsened for sure, but some ratio was unstable (its 95% interval
+     too wide, in this run or the baseline) and its interval straddles --fail-over, so the gate
+     neither passes nor fails it; rerun on a calmer machine
 """
 
 from __future__ import annotations
@@ -62,9 +64,16 @@ def gate_table(comparisons: list[Comparison]) -> str:
     lines = [f"{'workload':20s} {'engine':20s} {'baseline':>20s} {'now':>20s} {'change':>8s}  verdict"]
     for c in comparisons:
         verdict = {"ok": "ok", "slower": "SLOWER", "unstable": f"UNSTABLE, not judged: {c.why_unstable}"}
+        shown = verdict[c.verdict]
+        if c.unstable and c.verdict != "unstable":
+            extremes = c.change_interval or (0.0, 0.0)
+            shown += (
+                f" (unstable, but the whole interval of the change, {extremes[0]:+.0f}% to "
+                f"{extremes[1]:+.0f}%, agrees)"
+            )
         lines.append(
             f"{c.workload:20s} {c.engine:20s} {c.baseline.text():>20s} {c.current.text():>20s} "
-            f"{c.change_pct:+7.1f}%  {verdict[c.verdict]}"
+            f"{c.change_pct:+7.1f}%  {shown}"
         )
     return "\n".join(lines)
 
@@ -91,8 +100,8 @@ def _gate(run: BenchRun, baseline: BenchRun, source: str, fail_over: float, refe
     if unstable:
         print(
             f"gradspec bench: gate undecided: {len(unstable)} ratio(s) unstable (95% interval wider than a "
-            f"factor {UNSTABLE_SPREAD:g}, or no per-round data), so neither passed nor failed; rerun on a "
-            "calmer machine",
+            f"factor {UNSTABLE_SPREAD:g}, or no per-round data) with an interval reaching both sides of "
+            f"+{fail_over:g}%, so neither passed nor failed; rerun on a calmer machine",
             file=sys.stderr,
         )
         return EXIT_UNDECIDED

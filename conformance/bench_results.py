@@ -184,8 +184,16 @@ class Comparison:
 
     @property
     def unstable(self) -> bool:
-        """Either side's ratio is too uncertain to judge: the gate neither passes nor fails it."""
+        """Either side's ratio is unstable, so its median alone cannot decide the verdict."""
         return self.baseline.unstable or self.current.unstable
+
+    @property
+    def change_interval(self) -> tuple[float, float] | None:
+        """The change in percent from the intervals' extremes: (now's low / baseline's high, the reverse)."""
+        b, c = self.baseline, self.current
+        if None in (b.low, b.high, c.low, c.high) or not b.low or not b.high:
+            return None
+        return ((c.low / b.high - 1.0) * 100.0, (c.high / b.low - 1.0) * 100.0)  # type: ignore[operator]
 
     @property
     def why_unstable(self) -> str:
@@ -196,14 +204,25 @@ class Comparison:
 
     @property
     def regressed(self) -> bool:
-        return not self.unstable and self.change_pct > self.fail_over
+        return self.verdict == "slower"
 
     @property
     def verdict(self) -> str:
-        """``unstable`` (not judged), ``slower`` (past --fail-over) or ``ok``."""
-        if self.unstable:
-            return "unstable"
-        return "slower" if self.regressed else "ok"
+        """``slower`` (past --fail-over), ``ok``, or ``unstable``: too noisy to tell, not judged.
+
+        Stable ratios are judged by their medians. An unstable one never is: it
+        fails only when even the most favourable ends of the two intervals show
+        a change past --fail-over, passes only when even the least favourable
+        ends stay within it, and otherwise the gate refuses to judge it.
+        """
+        if not self.unstable:
+            return "slower" if self.change_pct > self.fail_over else "ok"
+        extremes = self.change_interval
+        if extremes is not None and extremes[0] > self.fail_over:
+            return "slower"
+        if extremes is not None and extremes[1] <= self.fail_over:
+            return "ok"
+        return "unstable"
 
 
 def compare(

@@ -306,16 +306,31 @@ def test_paired_rounds_cancel_a_slowdown_both_engines_saw() -> None:
     assert paired.spread < 1.05 < unpaired.spread
 
 
-def test_compare_refuses_to_judge_an_unstable_ratio() -> None:
-    """Far past --fail-over by its median, but too noisy to tell: neither slower nor ok."""
+def shaky_comparison(factor: float, fail_over: float = 10.0) -> Any:
+    """note_graph on torch-cpu ``factor`` times slower now, its rounds disagreeing by a factor of three."""
     slowed = dict(MEDIANS)
-    slowed[("note_graph", "torch-cpu")] *= 3
-    now = parse_bench(bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)}), "now")
-    comparisons = {(c.workload, c.engine): c for c in compare(now, parse_bench(bench_json(), "base"), 10.0)}
-    shaky = comparisons[("note_graph", "torch-cpu")]
-    assert shaky.change_pct > 10.0
-    assert shaky.unstable and not shaky.regressed and shaky.verdict == "unstable"
-    assert comparisons[("logistic_step", "torch-cpu")].verdict == "ok"
+    slowed[("note_graph", "torch-cpu")] *= factor
+    median = slowed[("note_graph", "torch-cpu")]
+    now = parse_bench(bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(median)}), "now")
+    found = {(c.workload, c.engine): c for c in compare(now, parse_bench(bench_json(), "base"), fail_over)}
+    assert found[("logistic_step", "torch-cpu")].verdict == "ok"
+    return found[("note_graph", "torch-cpu")]
+
+
+def test_compare_refuses_to_judge_an_unstable_ratio() -> None:
+    """Past --fail-over by its median, but its interval reaches below: neither slower nor ok."""
+    shaky = shaky_comparison(1.2)
+    assert shaky.change_pct > 10.0 and shaky.unstable
+    low, high = shaky.change_interval
+    assert low < 10.0 < high
+    assert shaky.verdict == "unstable" and not shaky.regressed
+
+
+def test_an_unstable_ratio_is_judged_only_when_its_whole_interval_agrees() -> None:
+    slower = shaky_comparison(3.0)  # even the fastest end of now's interval is past +10%
+    assert slower.unstable and slower.change_interval[0] > 10.0 and slower.verdict == "slower"
+    same = shaky_comparison(1.0, fail_over=500.0)  # even the slowest end stays within +500%
+    assert same.unstable and same.change_interval[1] <= 500.0 and same.verdict == "ok"
 
 
 def test_gate_exits_4_on_an_unstable_ratio_saying_so(
@@ -323,8 +338,8 @@ def test_gate_exits_4_on_an_unstable_ratio_saying_so(
 ) -> None:
     base = write(tmp_path / "base.json", bench_json())
     slowed = dict(MEDIANS)
-    slowed[("note_graph", "torch-cpu")] *= 3
-    noisy_now = bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)})
+    slowed[("note_graph", "torch-cpu")] *= 1.2
+    noisy_now = bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(120e-6)})
     now = write(tmp_path / "now.json", noisy_now)
     out = str(tmp_path / "out")
     code = bench("--from-json", str(now), "--compare", str(base), "--fail-over", "10", "--report-dir", out)
@@ -335,7 +350,7 @@ def test_gate_exits_4_on_an_unstable_ratio_saying_so(
     # A stable regression beside it still fails the gate: noise elsewhere hides nothing.
     slowed[("logistic_step", "torch-cpu")] *= 2
     both = write(
-        tmp_path / "both.json", bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(300e-6)})
+        tmp_path / "both.json", bench_json(slowed, samples={("note_graph", "torch-cpu"): noisy(120e-6)})
     )
     assert (
         bench("--from-json", str(both), "--compare", str(base), "--fail-over", "10", "--report-dir", out) == 1

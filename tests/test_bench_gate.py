@@ -165,7 +165,7 @@ def test_gate_passes_against_an_identical_baseline(baseline: Path) -> None:
         "--compare",
         recorded,
         "--fail-over",
-        "0",
+        "50",
         "--report-dir",
         "same",
         cwd=baseline.parent,
