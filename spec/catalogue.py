@@ -347,10 +347,13 @@ def focus_step(d: _Drawer, pair: str) -> bool:
         made = _view(d, kind, condition)
     elif kind in ("add_", "mul_"):
         made = _inplace(d, kind, condition)
-    else:
-        made = d.add(
-            f"{d.names()[0]}.detach()", (d.names()[0],), "detach", "never", d.value[d.names()[0]], detach=True
-        )
+    else:  # detach a result that also reaches the loss, so the graph still requires grad
+        leaf = d.new_leaf(d.shape(), _ANY, True)
+        kept = d.binary("mul", leaf, 2.0)
+        made = None
+        if kept is not None:
+            made = d.add(f"{kept}.detach()", (kept,), "detach", "never", d.value[kept], detach=True)
+            d.binary("add", kept, 1.0)
     return made is not None
 
 
@@ -362,7 +365,9 @@ class GraphCoverage:
     """A property's coverage over graphs of ``space``: its catalogue, and top-up examples.
 
     ``dtype_arg`` names the property's dtype parameter (None when it runs in float64
-    only); ``extras`` are the values its other parameters take in top-up examples.
+    only); ``extras`` are the values its other parameters take in top-up examples;
+    ``companion`` is a pair every top-up graph also gets (a step the property assumes,
+    such as one that saves a tensor).
     """
 
     space: GraphSpace
@@ -370,6 +375,7 @@ class GraphCoverage:
     extras: dict[str, Any] = field(default_factory=dict)
     seeds: int = 24
     chunk: int = 6
+    companion: str | None = None  # a pair added to every top-up graph (one the property assumes)
 
     def unsupported(self) -> str | None:
         """Why the running engine can run none of this property's examples (None if it can)."""
@@ -408,7 +414,8 @@ class GraphCoverage:
                 aim = {p for p in chunk if p.split("|")[1] == dtype or p in foci}
                 offered_graphs = 0
                 for seed in range(self.seeds):
-                    graph = seeded_graph(self.space, foci, 1000 * start + seed)
+                    extra = [self.companion] if self.companion else []
+                    graph = seeded_graph(self.space, [*foci, *extra], 1000 * start + seed)
                     if graph.coverage(dtype) & aim:
                         kwargs = {"graph": graph, **self.extras}
                         if self.dtype_arg:

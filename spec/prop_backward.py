@@ -173,7 +173,7 @@ def zeroed_grad_restarts(T: Any, graph: Graph, dtype: str, k: int) -> None:
     section=SECTION,
     needs=GRAPH_NEEDS,
     tolerances=TOL,
-    coverage=GraphCoverage(BOTH, dtype_arg="dtype"),
+    coverage=GraphCoverage(BOTH, dtype_arg="dtype", companion="mul|grad:both"),
 )
 @given(graph=graphs(BOTH), dtype=dtypes(BOTH.dtypes))
 def second_backward_raises_when_saved(T: Any, graph: Graph, dtype: str) -> None:

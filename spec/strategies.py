@@ -682,6 +682,9 @@ class _Drawer:
     def inplace(self, kind: str, target: str, operand: Any) -> str | None:
         """``target.add_(operand)`` / ``target.mul_(operand)``; ``target`` is a fresh tensor no node saved."""
         self._uncut(target)
+        if self.view_of.get(target) is not None:
+            self._uncut(self.view_of[target])
+            self.grad[target] = self.grad[self.view_of[target]]
         vt = self.value[target]
         vo = self.value[operand] if isinstance(operand, str) else operand
         value = vt * vo if kind == "mul_" else vt + vo
