@@ -61,7 +61,18 @@ def accumulate_grad(variable: Tensor, new: Tensor, owned: bool, create_graph: bo
     old = variable._grad
     if old is None:
         data = new._data
-        if not create_graph and not (owned and type(data) is np.ndarray):
+        if create_graph:
+            # torch copies the first gradient while building the backward graph: a leaf's
+            # through new_empty_strided().copy_() (CopyBackwards), a retained non-leaf's
+            # through clone() (CloneBackward0).
+            if new._rg:
+                from .ops import record
+
+                rule = "grad_copy" if variable.grad_fn is None else "clone"
+                new = record(rule, np.array(data), (new,))
+            else:
+                new = _wrap(np.array(data))
+        elif not (owned and type(data) is np.ndarray):
             new = _wrap(np.array(data))
         variable._grad = new
     elif create_graph or new._rg or old._rg:
@@ -157,17 +168,30 @@ def apply_node(node: Node, grad: Tensor, create_graph: bool, needed: set[Node] |
     shapes = node.shapes
     sum_to_shape = _derivatives.sum_to_shape
     out: list[Tensor | None] = []
-    for i, nxt in enumerate(node.next):
-        if nxt is None or (needed is not None and nxt not in needed):
-            out.append(None)
-            continue
-        gi = callers[i](grad, values)
-        if gi is not None:
-            shape = shapes[i]
-            if gi._data.shape != shape:
-                gi = sum_to_shape(gi, shape)
-        out.append(gi)
+    with np.errstate(all="ignore"):
+        for i, nxt in enumerate(node.next):
+            if nxt is None or (needed is not None and nxt not in needed):
+                out.append(None)
+                continue
+            gi = callers[i](grad, values)
+            if gi is not None:
+                shape = shapes[i]
+                if gi._data.shape != shape:
+                    gi = sum_to_shape(gi, shape)
+                gi = cast_grad(gi, node.dtypes[i], create_graph)
+            out.append(gi)
     return out
+
+
+def cast_grad(grad: Tensor, dtype: Any, create_graph: bool) -> Tensor:
+    """A gradient in its input's dtype (torch casts each gradient to its input's metadata)."""
+    if dtype is None or grad._data.dtype == dtype:
+        return grad
+    if create_graph and grad._rg:
+        from .ops import to
+
+        return to(grad, dtype)
+    return _wrap(grad._data.astype(dtype))
 
 
 def _needed_nodes(roots: list[Node], targets: set[Node]) -> set[Node]:
@@ -238,6 +262,8 @@ def run_backward(
     push = heappush
     prev_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
+    quiet = np.errstate(all="ignore")  # log(0), 0 * inf in formulas: values, never warnings
+    quiet.__enter__()
     try:
         while heap:
             node = pop(heap)[1]
@@ -251,7 +277,7 @@ def run_backward(
                 if not any(n in needed for n in node.next):
                     continue
             retained = node.retained
-            if retained is not None and accumulate:
+            if retained is not None:
                 t = retained()
                 if t is not None:
                     acc_fn(t, g, False, create_graph)
@@ -271,7 +297,7 @@ def run_backward(
                     values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
             else:
                 gx = g
-            for nxt, call, shape in zip(node.next, rule.callers, node.shapes, strict=False):
+            for nxt, call, shape, dt in zip(node.next, rule.callers, node.shapes, node.dtypes, strict=False):
                 if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 gi = call(gx, values)
@@ -284,6 +310,8 @@ def run_backward(
                     gi = _wrap(gi)
                 if gi._data.shape != shape:
                     gi = sum_to_shape(gi, shape)
+                if gi._data.dtype != dt:
+                    gi = cast_grad(gi, dt, create_graph)
                 if type(nxt) is AccumulateGrad:
                     bufs = leaf_bufs
                 else:
@@ -309,6 +337,7 @@ def run_backward(
                     continue
             acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None, create_graph)
     finally:
+        quiet.__exit__(None, None, None)
         GRAD_MODE.enabled = prev_mode
     return captured
 
@@ -322,8 +351,8 @@ def _as_tuple(x: Any) -> tuple[Any, ...]:
 
 
 def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Tensor]]:
-    if grads is None and len(outputs) == 1 and outputs[0]._rg:  # loss.backward()
-        out = outputs[0]
+    if grads is None and len(outputs) == 1 and outputs[0]._rg and not outputs[0]._no_grad_view:
+        out = outputs[0]  # loss.backward()
         root_grad = make_root_grad(out, None, 0)
         return [gradient_edge(out)], [root_grad]
     grads_t = _as_tuple(grads) if grads is not None else (None,) * len(outputs)
@@ -337,8 +366,10 @@ def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Te
                 f"element {i} of tensors does not require grad and does not have a grad_fn "
                 "(nothing it was computed from requires grad, or it was computed under no_grad)"
             )
-        root_grads.append(make_root_grad(out, g, i))
-        nodes.append(gradient_edge(out))
+        edge = gradient_edge(out)
+        if edge is not None:  # a view made under no_grad leads nowhere
+            root_grads.append(make_root_grad(out, g, i))
+            nodes.append(edge)
     return nodes, root_grads
 
 
@@ -367,7 +398,9 @@ def backward(
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             if t.grad_fn is not None and not t._retains_grad:
                 t.retain_grad()
-            targets.setdefault(gradient_edge(t), len(targets))
+            edge = gradient_edge(t)
+            if edge is not None:
+                targets.setdefault(edge, len(targets))
     run_backward(nodes, root_grads, keep, create_graph, targets, accumulate=True)
 
 
@@ -394,11 +427,12 @@ def grad(
             raise RuntimeError("One of the differentiated Tensors does not require grad")
         e = gradient_edge(t)
         edges.append(e)
-        targets.setdefault(e, len(targets))
+        if e is not None:
+            targets.setdefault(e, len(targets))
     captured = run_backward(nodes, root_grads, keep, create_graph, targets, accumulate=False)
     result: list[Tensor | None] = []
     for t, e in zip(ins, edges, strict=True):
-        g = captured[targets[e]]
+        g = None if e is None else captured[targets[e]]
         if g is None:
             if materialize_grads:
                 g = _wrap(np.zeros_like(np.asarray(t._data)))

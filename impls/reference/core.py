@@ -156,7 +156,10 @@ class Tensor:
     _grad: Tensor | None = None
     _vc: list[int] | None = None  # version counter, shared with views
     _acc: Any = None  # weakref to this leaf's AccumulateGrad node
-    _base: Tensor | None = None  # the tensor this one is a view of
+    _base: Tensor | None = None  # the tensor at the root of this view's chain of views
+    _view_steps: tuple[Any, ...] = ()  # how the view is made from _base (see views.py)
+    _views: list[Any] | None = None  # weak references to this base's views
+    _no_grad_view = False  # a view made under no_grad (see views.register)
     _retains_grad = False
     _is_param = False
 
@@ -165,7 +168,8 @@ class Tensor:
 
     def __init__(self, data: Any = (), *, dtype: Any = None, requires_grad: Any = False) -> None:
         arr = np.array(data._data if isinstance(data, Tensor) else data, dtype=to_np_dtype(dtype))
-        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+        if dtype is None and arr.dtype != np.float32:
+            # torch.Tensor(...) is torch.FloatTensor(...): float32 whatever the data.
             arr = arr.astype(np.float32)
         self._data = arr
         self._rg = False
@@ -367,11 +371,23 @@ class Node:
     ``rule`` is the op's entry in ``derivatives.DERIVATIVES`` (taken when the op
     ran); ``saved`` the tensors its formulas read (``None`` once freed);
     ``versions`` their version counters at save time; ``params`` the non-tensor
-    arguments; ``shapes`` the inputs' shapes, so a broadcast gradient can be
-    summed back to each.
+    arguments; ``shapes`` and ``dtypes`` the inputs' shapes and dtypes, so a
+    broadcast gradient is summed back to each input's shape and cast to its dtype
+    (a float32 leaf gets a float32 ``.grad`` whatever it was combined with).
     """
 
-    __slots__ = ("next", "saved", "versions", "params", "shapes", "rule", "retained", "seq", "__weakref__")
+    __slots__ = (
+        "next",
+        "saved",
+        "versions",
+        "params",
+        "shapes",
+        "dtypes",
+        "rule",
+        "retained",
+        "seq",
+        "__weakref__",
+    )
 
     def name(self) -> str:
         """PyTorch's node name, e.g. ``MulBackward0``."""
@@ -409,14 +425,21 @@ def node_class(name: str) -> type[Node]:
     return cls
 
 
-def accumulator(t: Tensor) -> AccumulateGrad:
-    """The leaf's AccumulateGrad node; held weakly by the leaf, strongly by the graph."""
+def accumulator(t: Tensor) -> AccumulateGrad | None:
+    """The leaf's AccumulateGrad node; held weakly by the leaf, strongly by the graph.
+
+    None for a view made under no_grad: torch reports requires_grad=True for it but
+    connects it to nothing, so no gradient reaches it (or its base).
+    """
+    if t._no_grad_view:
+        return None
     ref = t._acc
     acc = ref() if ref is not None else None
     if acc is None:
         acc = AccumulateGrad()
         acc.variable = t
         acc.next = ()
+        acc.shapes = acc.dtypes = ()
         acc.saved = ()
         acc.retained = None
         acc.seq = -1
@@ -424,8 +447,19 @@ def accumulator(t: Tensor) -> AccumulateGrad:
     return acc
 
 
-def gradient_edge(t: Tensor) -> Node:
-    """The node a gradient for ``t`` flows into."""
+def set_grad_fn(t: Tensor, node: Node) -> None:
+    """Give ``t`` a new grad_fn (an in-place op or a view's regeneration), moving its
+    retain_grad() to the new node as torch moves its retains-grad hook."""
+    if t._retains_grad:
+        old = t.grad_fn
+        if old is not None:
+            old.retained = None
+        node.retained = weakref.ref(t)
+    t.grad_fn = node
+
+
+def gradient_edge(t: Tensor) -> Node | None:
+    """The node a gradient for ``t`` flows into (None for a view made under no_grad)."""
     fn = t.grad_fn
     return fn if fn is not None else accumulator(t)
 
@@ -449,9 +483,13 @@ _new = object.__new__
 
 
 def _wrap(data: Any) -> Tensor:
-    """Wrap an array as a constant tensor without copying (the op fast path)."""
+    """Wrap an array as a constant tensor without copying (the op fast path).
+
+    NumPy scalars (what ufuncs return for 0-d inputs) become 0-d arrays, so every
+    tensor owns memory that views, ``detach()`` and in-place ops can share.
+    """
     t = _new(Tensor)
-    t._data = data
+    t._data = data if type(data) is np.ndarray else np.asarray(data)
     t._rg = False
     t.grad_fn = None
     return t

@@ -75,6 +75,20 @@ class Derivative:
                 if a not in ("grad", "i"):
                     args[a] = None
         self.saves = tuple(a for a in args if a in self.inputs or a == "result")
+        # PyTorch's codegen guards saving an input tensor with should_compute_output when
+        # exactly one formula reads it (and the op has several differentiable inputs): it
+        # is then saved only if that input requires grad. The result, and inputs read by
+        # several formulas, are always saved. save_guard[k] is that input's position, or -1.
+        guards = []
+        for a in self.saves:
+            users = [
+                k
+                for k, name in enumerate(self.inputs)
+                if name in formulas and a in inspect.signature(formulas[name]).parameters
+            ]
+            single = a != "result" and len(users) == 1 and len(formulas) > 1 and not variadic
+            guards.append(users[0] if single else -1)
+        self.save_guard = tuple(guards)
         self.params = tuple(a for a in args if a not in self.saves)
         # Where each saved value comes from: an input position, or -1 for the result.
         self.save_src = tuple(-1 if a == "result" else self.inputs.index(a) for a in self.saves)
@@ -170,7 +184,7 @@ def _onehot(self_shape: tuple[int, ...], dim: int, indices: np.ndarray, keepdim:
 def _extreme_backward(grad: Tensor, self: Tensor, result: Tensor) -> Tensor:
     # torch splits the gradient evenly between tied extremes.
     mask = ops.eq(self, result)
-    return ops.where(mask, grad / mask._data.sum(), 0.0)
+    return ops.where(mask, grad / int(mask._data.sum()), 0.0)
 
 
 def _extreme_dim_backward(
@@ -238,10 +252,55 @@ def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarra
     return grad * _wrap(coef.reshape(x.shape))
 
 
+def zeros_of(grad: Any) -> Any:
+    """A constant zero gradient shaped like ``grad`` (torch's zeros_like: no NaN from inf * 0)."""
+    if isinstance(grad, np.ndarray):
+        return np.zeros_like(grad)
+    return _wrap(np.zeros_like(grad._data))
+
+
+def _pow_self(grad: Tensor, self: Tensor, exponent: Any) -> Tensor:
+    # torch's pow_backward: zero for a zero exponent, else k * x^(k-1).
+    if exponent == 0:
+        return zeros_of(grad)
+    return grad * (exponent * ops.pow(self, exponent - 1))
+
+
+def _pow_tensor_self(grad: Tensor, self: Tensor, exponent: Tensor) -> Tensor:
+    # torch's pow_backward_self: where(exponent == 0, 0, grad * y * x^(y-1)).
+    return ops.where(ops.eq(exponent, 0), 0.0, grad * (exponent * ops.pow(self, exponent - 1)))
+
+
 def _pow_tensor_exponent(grad: Tensor, self: Tensor, exponent: Tensor, result: Tensor) -> Tensor:
-    # d(x^y)/dy = x^y log x, taken as 0 where x == 0 and y >= 0 (torch's convention).
+    # d(x^y)/dy = x^y log x, taken as 0 where x == 0 and y >= 0 (torch's pow_backward_exponent).
     mask = ops.logical_and(ops.eq(self, 0), ops.ge(exponent, 0))
-    return ops.where(mask, 0.0, grad * result * ops.log(self))
+    return grad * ops.where(mask, 0.0, result * ops.log(self))
+
+
+def _rpow_exponent(grad: Tensor, exponent: Tensor, result: Tensor, base: Any) -> Tensor:
+    # d(b^y)/dy = b^y log b; for b == 0 taken as 0 where y >= 0, as torch does.
+    with np.errstate(all="ignore"):
+        log_base = float(np.log(np.float64(base)))
+    if base == 0:
+        return grad * ops.where(ops.ge(exponent, 0), 0.0, result * log_base)
+    return grad * (result * log_base)
+
+
+def _cat_part(grad: Tensor, i: int, dim: int, sizes: tuple[Any, ...]) -> Tensor:
+    if sizes[i] is None:  # a skipped legacy empty 1-d tensor: an empty gradient
+        return _wrap(np.zeros((0,), dtype=grad._data.dtype))
+    start = int(np.sum([s for s in sizes[:i] if s is not None], dtype=np.int64))
+    return ops.narrow(grad, dim, start, sizes[i])
+
+
+def _copy_slices_self(grad: Tensor, keep: np.ndarray, index: np.ndarray) -> Tensor:
+    # The base's old value survives outside the view: its gradient there, zero inside.
+    return ops.where(_wrap(keep), grad, 0.0)
+
+
+def _copy_slices_src(grad: Tensor, keep: np.ndarray, index: np.ndarray) -> Tensor:
+    # The view's new value: the base gradient at the view's elements.
+    return ops.getitem(ops.reshape(grad, -1), index)
 
 
 # -- the table ---------------------------------------------------------------------------
@@ -270,22 +329,9 @@ DERIVATIVES: dict[str, Derivative] = {
         self=lambda grad, self, other: -grad * other / (self * self),
     ),
     "neg": Derivative("NegBackward0", arrays=True, self=lambda grad: -grad),
-    "pow": Derivative(
-        "PowBackward0",
-        self=lambda grad, self, exponent: (
-            grad * (exponent * ops.pow(self, exponent - 1)) if exponent != 0 else grad * 0
-        ),
-    ),
-    "pow_tensor": Derivative(
-        "PowBackward1",
-        self=lambda grad, self, exponent: grad * (exponent * ops.pow(self, exponent - 1)),
-        exponent=_pow_tensor_exponent,
-    ),
-    "rpow": Derivative(
-        "PowBackward2",
-        inputs=("exponent",),
-        exponent=lambda grad, result, base: grad * result * float(np.log(base)),
-    ),
+    "pow": Derivative("PowBackward0", self=_pow_self),
+    "pow_tensor": Derivative("PowBackward1", self=_pow_tensor_self, exponent=_pow_tensor_exponent),
+    "rpow": Derivative("PowBackward2", inputs=("exponent",), exponent=_rpow_exponent),
     "maximum": Derivative(
         "MaximumBackward0",
         self=lambda grad, self, other: ops.where(
@@ -310,7 +356,7 @@ DERIVATIVES: dict[str, Derivative] = {
     "log1p": Derivative("Log1PBackward0", arrays=True, self=lambda grad, self: grad / (self + 1)),
     "sqrt": Derivative("SqrtBackward0", arrays=True, self=lambda grad, result: grad / (2 * result)),
     "abs": Derivative("AbsBackward0", self=lambda grad, self: grad * ops.sign(self)),
-    "sign": Derivative("SignBackward0", self=lambda grad: grad * 0),
+    "sign": Derivative("SignBackward0", arrays=True, self=zeros_of),
     "reciprocal": Derivative(
         "ReciprocalBackward0", arrays=True, self=lambda grad, result: -grad * result * result
     ),
@@ -323,6 +369,8 @@ DERIVATIVES: dict[str, Derivative] = {
     "sin": Derivative("SinBackward0", self=lambda grad, self: grad * ops.cos(self)),
     "cos": Derivative("CosBackward0", self=lambda grad, self: -grad * ops.sin(self)),
     "clone": Derivative("CloneBackward0", arrays=True, self=lambda grad: grad),
+    "alias": Derivative("AliasBackward0", arrays=True, self=lambda grad: grad),
+    "grad_copy": Derivative("CopyBackwards", inputs=("src",), arrays=True, src=lambda grad: grad),
     "to": Derivative("ToCopyBackward0", self=lambda grad, self_dtype: ops.to(grad, self_dtype)),
     "clamp": Derivative(
         "ClampBackward1",
@@ -407,9 +455,7 @@ DERIVATIVES: dict[str, Derivative] = {
     "cat": Derivative(
         "CatBackward0",
         variadic=True,
-        tensors=lambda grad, i, dim, sizes: ops.narrow(
-            grad, dim, int(np.sum(sizes[:i], dtype=np.int64)), sizes[i]
-        ),
+        tensors=_cat_part,
     ),
     "stack": Derivative(
         "StackBackward0", variadic=True, tensors=lambda grad, i, dim: ops.select(grad, dim, i)
@@ -430,7 +476,12 @@ DERIVATIVES: dict[str, Derivative] = {
         self=lambda grad, key: _index_put_self(grad, key),
         values=lambda grad, key: ops.getitem(grad, key),
     ),
-    "copy": Derivative("CopyBackwards", self=lambda grad: grad * 0, src=lambda grad: grad),
+    "copy": Derivative("CopyBackwards", arrays=True, self=zeros_of, src=lambda grad: grad),
+    "zero": Derivative("ZeroBackward0", arrays=True, self=zeros_of),
+    "fill": Derivative("FillBackward0", arrays=True, self=zeros_of),
+    "copy_slices": Derivative(
+        "CopySlices", inputs=("self", "src"), self=_copy_slices_self, src=_copy_slices_src
+    ),
     # softmax family and losses
     "softmax": Derivative(
         "SoftmaxBackward0",

@@ -73,8 +73,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         data = data._data
     if dtype is None:
         arr = np.array(data)
-        if arr.dtype == _F64 and not isinstance(data, np.ndarray):
-            arr = arr.astype(_F32)
+        if arr.dtype == _F64 and not isinstance(data, (np.ndarray, np.generic)):
+            arr = arr.astype(_F32)  # Python floats; NumPy float64 data stays float64, as in torch
     else:
         arr = np.array(data, dtype=to_np_dtype(dtype))
     return _finish(arr, requires_grad)

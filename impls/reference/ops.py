@@ -23,20 +23,34 @@ import numpy as np
 
 from . import autograd as _autograd
 from . import derivatives as _derivatives
-from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, to_np_dtype
+from . import promotion as _promotion
+from . import views as _views
+from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, set_grad_fn, to_np_dtype
 
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order: backward runs newest first
 _SCALARS = (builtins.int, builtins.float, builtins.bool, np.floating, np.integer, np.bool_)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
+_BOOL = np.dtype(np.bool_)
 
 
 # -- recording ----------------------------------------------------------------
 
 
 def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | None = None) -> Tensor:
-    """Wrap ``out`` as the result of op ``name`` applied to ``inputs``, with its node."""
+    """Wrap ``out`` as the result of op ``name`` applied to ``inputs``, with its node.
+
+    A tensor is saved only when the formula of an input that requires grad reads
+    it, as PyTorch's generated code does (``should_compute_output`` guards in
+    derivatives.yaml's codegen): ``a * b`` with a constant ``b`` saves ``b`` but
+    not ``a``, so changing ``a`` in place afterwards is legal on both engines.
+    """
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if out.dtype.kind not in "fc":
+        # Integer and bool results never require grad in torch (copy_ into an int tensor).
+        return _wrap(out)
     rule = _derivatives.DERIVATIVES[name]
     node = rule.node_cls()
     node.rule = rule
@@ -48,31 +62,39 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
         if isinstance(a, Tensor):
             ea = (a.grad_fn or accumulator(a)) if a._rg else None
             sa = a._data.shape
+            da = a._data.dtype
         else:
-            ea = sa = None
+            ea = sa = da = None
         if isinstance(b, Tensor):
             eb = (b.grad_fn or accumulator(b)) if b._rg else None
             sb = b._data.shape
+            db = b._data.dtype
         else:
-            eb = sb = None
-        node.next = (ea, eb)
+            eb = sb = db = None
+        node.next = edges = (ea, eb)
         node.shapes = (sa, sb)
+        node.dtypes = (da, db)
     elif n == 1:
         (a,) = inputs
-        node.next = ((a.grad_fn or accumulator(a)),)
+        node.next = edges = ((a.grad_fn or accumulator(a)),)
         node.shapes = (a._data.shape,)
+        node.dtypes = (a._data.dtype,)
     else:
-        edges: list[Any] = []
+        elist: list[Any] = []
         shapes: list[Any] = []
+        dtypes: list[Any] = []
         for t in inputs:
             if isinstance(t, Tensor):
-                edges.append((t.grad_fn or accumulator(t)) if t._rg else None)
+                elist.append((t.grad_fn or accumulator(t)) if t._rg else None)
                 shapes.append(t._data.shape)
+                dtypes.append(t._data.dtype)
             else:
-                edges.append(None)
+                elist.append(None)
                 shapes.append(None)
-        node.next = tuple(edges)
+                dtypes.append(None)
+        node.next = edges = tuple(elist)
         node.shapes = tuple(shapes)
+        node.dtypes = tuple(dtypes)
     res = _new(Tensor)  # _wrap, inlined: this runs once per recorded op
     res._data = out
     res._rg = True
@@ -81,21 +103,29 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
     if src:
         saved = []
         versions = []
-        for j in src:
-            if j < 0:
+        guard = rule.save_guard
+        for k, j in enumerate(src):
+            g = guard[k]
+            if g >= 0 and edges[g] is None:
+                saved.append(None)  # only read for an input that does not require grad
+                versions.append(None)
+            elif j < 0:
                 # The result is saved as an alias without grad_fn: no node<->tensor cycle.
-                vc = [0]
-                res._vc = vc
+                vc = res._vc
+                if vc is None:
+                    vc = res._vc = [0]
                 alias = _wrap(out)
                 alias._vc = vc
                 saved.append(alias)
-                versions.append(0)
+                versions.append(vc[0])
             else:
                 v = inputs[j]
                 saved.append(v)
                 if isinstance(v, Tensor):
                     vc = v._vc
-                    versions.append(0 if vc is None else vc[0])
+                    if vc is None:
+                        vc = v._vc = [0]
+                    versions.append(vc[0])
                 else:
                     versions.append(None)
         node.saved = tuple(saved)
@@ -113,56 +143,105 @@ def _const(x: Any, like: np.ndarray | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     arr = np.asarray(x)
-    if arr.dtype == _F64 and not isinstance(x, np.ndarray):
+    if arr.dtype == _F64 and not isinstance(x, (np.ndarray, np.generic)):
         arr = arr.astype(_F32 if like is None else like.dtype)
     return _wrap(arr)
 
 
-def _fix_dtype(out: Any, x: Any) -> Any:
-    """torch keeps an int tensor times a Python float in float32, not numpy's float64."""
-    if x.dtype.kind in "iub" and out.dtype == _F64:
-        return out.astype(_F32)
-    return out
+def _operand(x: Any) -> Any:
+    """A Tensor, or a Python number (NumPy scalars are read as Python numbers, as torch does)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (builtins.int, builtins.float, builtins.bool)):
+        return x
+    return _const(x)
 
 
-def _binary(name: str, fn: Any) -> Any:
+def _cast(x: Any, dt: np.dtype) -> Any:
+    """The operand's values in dtype ``dt`` (Python numbers stay numbers: NumPy keeps them weak)."""
+    if isinstance(x, Tensor):
+        d = x._data
+        return d if d.dtype == dt else d.astype(dt)
+    if dt.kind == "b":
+        return np.bool_(x)
+    return x
+
+
+def _broadcast_error(a: Any, b: Any) -> RuntimeError:
+    sa = a._data.shape if isinstance(a, Tensor) else ()
+    sb = b._data.shape if isinstance(b, Tensor) else ()
+    try:
+        _promotion.broadcast_shape(sa, sb)
+    except RuntimeError as exc:
+        return exc
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be combined")
+
+
+def _is_bool(x: Any) -> bool:
+    return (isinstance(x, Tensor) and x._data.dtype == _BOOL) or isinstance(x, (builtins.bool, np.bool_))
+
+
+def _binary(name: str, fn: Any, to_float: bool = False, no_bool: str | None = None) -> Any:
+    """An elementwise binary op with torch's dtype promotion, broadcasting and errors.
+
+    ``to_float``: integer results are computed in the default float dtype (true
+    division). ``no_bool``: the op refuses bool operands with this message.
+    """
+
     def op(input: Any, other: Any) -> Tensor:
-        if not isinstance(input, Tensor):
-            input = _const(input)
-        x = input._data
-        if isinstance(other, Tensor):
-            out = fn(x, other._data)
-            if (input._rg or other._rg) and GRAD_MODE.enabled:
-                return record(name, out, (input, other))
-            res = _new(Tensor)  # _wrap, inlined: the backward pass runs this path
-            res._data = out
-            res._rg = False
-            res.grad_fn = None
-            return res
-        if not isinstance(other, _SCALARS):
-            return op(input, _const(other, x))
-        out = fn(x, other)
-        if x.dtype.kind != "f":
-            out = _fix_dtype(out, x)
-        if input._rg and GRAD_MODE.enabled:
-            return record(name, out, (input, other))
-        return _wrap(out)
+        a, b = _operand(input), _operand(other)
+        if no_bool and (_is_bool(a) or _is_bool(b)):
+            raise RuntimeError(no_bool)
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            da, db = a._data.dtype, b._data.dtype
+            rt = da if da == db else _promotion.result_type(a, b)
+        elif isinstance(a, Tensor) and a._data.dtype.kind == "f" and not isinstance(b, Tensor):
+            rt = a._data.dtype  # a float tensor with a Python number keeps its dtype
+        else:
+            rt = _promotion.result_type(a, b)
+        if to_float and rt.kind != "f":
+            rt = _promotion.DEFAULT_FLOAT
+        with np.errstate(all="ignore"):
+            try:
+                out = fn(_cast(a, rt), _cast(b, rt))
+            except ValueError:
+                raise _broadcast_error(a, b) from None
+        if type(out) is not np.ndarray or out.dtype != rt:
+            out = np.asarray(out, dtype=rt)
+        rg = (isinstance(a, Tensor) and a._rg) or (isinstance(b, Tensor) and b._rg)
+        if rg and GRAD_MODE.enabled:
+            return record(name, out, (a, b))
+        res = _new(Tensor)  # _wrap, inlined: the backward pass runs this path
+        res._data = out
+        res._rg = False
+        res.grad_fn = None
+        return res
 
     op.__name__ = name
-    op.__doc__ = f"Elementwise {name} with broadcasting (scalars allowed on the right)."
+    op.__doc__ = f"Elementwise {name} with torch's broadcasting and dtype promotion."
     return op
 
 
+_SUB_BOOL = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
 _add = _binary("add", np.add)
-_sub = _binary("sub", np.subtract)
+_sub = _binary("sub", np.subtract, no_bool=_SUB_BOOL)
 mul = _binary("mul", np.multiply)
-div = _binary("div", np.true_divide)
-_rsub = _binary("rsub", lambda x, y: y - x)
-_rdiv = _binary("rdiv", lambda x, y: y / x)
+div = _binary("div", np.true_divide, to_float=True)
+_rsub = _binary("rsub", lambda x, y: y - x, no_bool=_SUB_BOOL)
 maximum = _binary("maximum", np.maximum)
 minimum = _binary("minimum", np.minimum)
 multiply = mul
 true_divide = divide = div
+
+
+def _rdiv(input: Tensor, other: Any) -> Tensor:
+    """other / input, computed as torch's Tensor.__rtruediv__ does: input.reciprocal() * other."""
+    return mul(reciprocal(input), other)
 
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -187,37 +266,69 @@ def rsub(input: Any, other: Any) -> Tensor:
     return _rsub(input, other)
 
 
+def _int_power(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """Integer powers as torch computes them: a negative exponent gives 0 unless |base| is 1."""
+    neg = exponent < 0
+    if not np.any(neg):
+        return np.power(base, exponent)
+    safe = np.power(base, np.where(neg, 0, exponent))
+    odd = (exponent % 2) != 0
+    inv = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(neg, inv, safe).astype(safe.dtype)
+
+
+def _pow_values(base: Any, exponent: Any, rt: np.dtype) -> np.ndarray:
+    if rt.kind == "b":
+        raise RuntimeError("\"pow\" not implemented for 'Bool'")
+    x, y = _cast(base, rt), _cast(exponent, rt)
+    with np.errstate(all="ignore"):
+        try:
+            if rt.kind == "f":
+                out = np.power(x, y)
+            else:
+                out = _int_power(np.asarray(x), np.asarray(y))
+        except ValueError:
+            raise _broadcast_error(base, exponent) from None
+    return np.asarray(out, dtype=rt)
+
+
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
-    """input ** exponent for a tensor or scalar exponent (or a scalar base)."""
-    if not isinstance(input, Tensor):
-        if isinstance(input, _SCALARS):
-            e = exponent if isinstance(exponent, Tensor) else _const(exponent)
-            out = np.power(input, e._data)
-            if e._data.dtype.kind == "f" and out.dtype != e._data.dtype:
-                out = out.astype(e._data.dtype)
-            if e._rg and GRAD_MODE.enabled:
-                return record("rpow", out, (e,), {"base": input})
-            return _wrap(out)
-        input = _const(input)
-    x = input._data
-    if isinstance(exponent, Tensor):
-        out = np.power(x, exponent._data)
-        if (input._rg or exponent._rg) and GRAD_MODE.enabled:
-            return record("pow_tensor", out, (input, exponent))
+    """input ** exponent for a tensor or scalar exponent (or a scalar base), with torch's dtypes."""
+    a, e = _operand(input), _operand(exponent)
+    rt = _promotion.result_type(a, e)
+    if not isinstance(a, Tensor):
+        out = _pow_values(a, e, rt)
+        if e._rg and GRAD_MODE.enabled:
+            return record("rpow", out, (e,), {"base": a})
         return _wrap(out)
-    if not isinstance(exponent, _SCALARS):
-        return pow(input, _const(exponent, x))
-    out = np.power(x, exponent)
-    if x.dtype.kind != "f":
-        out = _fix_dtype(out, x)
-    if input._rg and GRAD_MODE.enabled:
-        return record("pow", out, (input,), {"exponent": exponent})
+    if not isinstance(e, Tensor):
+        if rt.kind in "iu" and e < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        out = _pow_values(a, e, rt)
+        if a._rg and GRAD_MODE.enabled:
+            return record("pow", out, (a,), {"exponent": e})
+        return _wrap(out)
+    out = _pow_values(a, e, rt)
+    if (a._rg or e._rg) and GRAD_MODE.enabled:
+        return record("pow_tensor", out, (a, e))
     return _wrap(out)
 
 
-def _unary(name: str, fn: Any, doc: str) -> Any:
+def _unary(name: str, fn: Any, doc: str, kind: str = "float", bool_error: str | None = None) -> Any:
+    """An elementwise function. ``kind="float"``: integer and bool inputs are computed in
+    float32, as torch promotes them; ``kind="same"``: the dtype is kept. ``bool_error``:
+    bool inputs are refused with that message."""
+
     def op(input: Tensor) -> Tensor:
-        out = fn(input._data)
+        x = input._data
+        k = x.dtype.kind
+        if k != "f":
+            if bool_error and k == "b":
+                raise RuntimeError(bool_error)
+            if kind == "float":
+                x = x.astype(_F32)
+        with np.errstate(all="ignore"):
+            out = fn(x)
         if input._rg and GRAD_MODE.enabled:
             return record(name, out, (input,))
         return _wrap(out)
@@ -229,31 +340,43 @@ def _unary(name: str, fn: Any, doc: str) -> Any:
 
 def _sigmoid(x: Any) -> Any:
     # exp(-x) overflows to inf for very negative x, which gives the right limit 0.
-    with np.errstate(over="ignore"):
-        out = np.exp(-x)
+    out = np.exp(-x)
     out += 1
     return np.reciprocal(out, out=out) if type(out) is np.ndarray else 1 / out
 
 
 def _relu(x: Any) -> Any:
-    return np.maximum(x, 0)
+    return np.maximum(x, x.dtype.type(0))
 
 
-neg = negative = _unary("neg", np.negative, "-input.")
+neg = negative = _unary(
+    "neg",
+    np.negative,
+    "-input.",
+    kind="same",
+    bool_error=(
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+        "invert a mask, use the `~` or `logical_not()` operator instead."
+    ),
+)
 exp = _unary("exp", np.exp, "e ** input.")
 log = _unary("log", np.log, "Natural logarithm.")
 sqrt = _unary("sqrt", np.sqrt, "Square root.")
-abs = absolute = _unary("abs", np.abs, "Absolute value.")  # noqa: A001 - torch's name
+abs = absolute = _unary(  # noqa: A001 - torch's name
+    "abs", np.abs, "Absolute value.", kind="same", bool_error="\"abs_cpu\" not implemented for 'Bool'"
+)
 sigmoid = _unary("sigmoid", _sigmoid, "1 / (1 + exp(-input)).")
 tanh = _unary("tanh", np.tanh, "Hyperbolic tangent.")
-relu = _unary("relu", _relu, "max(input, 0).")
+relu = _unary(
+    "relu", _relu, "max(input, 0).", kind="same", bool_error="Boolean inputs not supported for relu"
+)
 sin = _unary("sin", np.sin, "Sine.")
 cos = _unary("cos", np.cos, "Cosine.")
-sign = _unary("sign", np.sign, "Sign (-1, 0, 1); its derivative is zero.")
+sign = _unary("sign", np.sign, "Sign (-1, 0, 1); its derivative is zero.", kind="same")
 reciprocal = _unary("reciprocal", np.reciprocal, "1 / input.")
-square = _unary("square", np.square, "input ** 2.")
+square = _unary("square", np.square, "input ** 2.", kind="same")
 log1p = _unary("log1p", np.log1p, "log(1 + input).")
-clone = _unary("clone", np.copy, "A copy of input that stays in the graph.")
+clone = _unary("clone", np.copy, "A copy of input that stays in the graph.", kind="same")
 
 
 # -- comparisons: results never require grad -----------------------------------
@@ -261,12 +384,17 @@ clone = _unary("clone", np.copy, "A copy of input that stays in the graph.")
 
 def _compare(fn: Any, name: str) -> Any:
     def op(input: Any, other: Any) -> Tensor:
-        x = input._data if isinstance(input, Tensor) else input
-        y = other._data if isinstance(other, Tensor) else other
-        return _wrap(fn(x, y))
+        a, b = _operand(input), _operand(other)
+        rt = _promotion.result_type(a, b)
+        with np.errstate(all="ignore"):
+            try:
+                out = fn(_cast(a, rt), _cast(b, rt))
+            except ValueError:
+                raise _broadcast_error(a, b) from None
+        return _wrap(out)
 
     op.__name__ = name
-    op.__doc__ = f"Elementwise {name}: a bool tensor outside the graph."
+    op.__doc__ = f"Elementwise {name} in the operands' common dtype: a bool tensor outside the graph."
     return op
 
 
@@ -320,9 +448,8 @@ def isfinite(input: Tensor) -> Tensor:
 
 
 def _dims(dim: Any, ndim: int) -> tuple[int, ...]:
-    if isinstance(dim, (builtins.int, np.integer)):
-        dim = (dim,)
-    return tuple(sorted(d % ndim if ndim else 0 for d in dim))
+    """Wrapped, sorted reduction dims: out of range is an IndexError, a repeat a RuntimeError."""
+    return _promotion.wrap_dims(dim, ndim)
 
 
 def sum(
@@ -332,39 +459,70 @@ def sum(
     *,
     dtype: Any = None,  # noqa: A001
 ) -> Tensor:
-    """Sum of all elements, or along ``dim`` (an int or a tuple)."""
+    """Sum of all elements, or along ``dim`` (an int or a tuple); bool and int sums are int64."""
     x = input._data
     npd = to_np_dtype(dtype)
-    if dim is None or dim == ():
-        out = np.sum(x, dtype=npd)
+    if npd is None and x.dtype.kind in "bu":
+        npd = np.dtype(np.int64)
+    if dim is None or (isinstance(dim, (tuple, list)) and not builtins.len(dim)):
+        with np.errstate(all="ignore"):
+            out = np.sum(x, dtype=npd)
+        if keepdim and dim is not None:
+            out = np.reshape(out, (1,) * x.ndim)
         if input._rg and GRAD_MODE.enabled:
+            if keepdim and dim is not None:
+                return record(
+                    "sum_dim",
+                    out,
+                    (input,),
+                    {"self_shape": x.shape, "dim": tuple(range(x.ndim)), "keepdim": True},
+                )
             return record("sum", out, (input,), {"self_shape": x.shape})
         return _wrap(out)
     dims = _dims(dim, x.ndim)
-    out = np.sum(x, axis=dims, keepdims=keepdim, dtype=npd)
+    with np.errstate(all="ignore"):
+        out = np.sum(x, axis=dims, keepdims=keepdim, dtype=npd)
     if input._rg and GRAD_MODE.enabled:
         return record("sum_dim", out, (input,), {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
     return _wrap(out)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    """Mean of all elements, or along ``dim``."""
+    """Mean of all elements, or along ``dim``; the mean of nothing is NaN (no warning)."""
     x = input._data
     if x.dtype.kind != "f" and dtype is None:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {DTYPES.get(x.dtype, x.dtype)!r}"
+            f"or complex dtype. Got: {DTYPES.get(x.dtype, x.dtype).name.capitalize()}"
         )
     npd = to_np_dtype(dtype)
-    if dim is None or dim == ():
-        out = np.mean(x, dtype=npd)
+    if dim is None or (isinstance(dim, (tuple, list)) and not builtins.len(dim)):
+        with np.errstate(all="ignore"):  # sum / count: the mean of nothing is 0 / 0 = nan
+            out = np.asarray(np.true_divide(np.sum(x, dtype=npd), x.size, dtype=npd or x.dtype))
         if npd is None and out.dtype != x.dtype:
             out = out.astype(x.dtype)
+        if keepdim and dim is not None:
+            out = np.reshape(out, (1,) * x.ndim)
         if input._rg and GRAD_MODE.enabled:
+            if keepdim and dim is not None:
+                return record(
+                    "mean_dim",
+                    out,
+                    (input,),
+                    {"self_shape": x.shape, "dim": tuple(range(x.ndim)), "keepdim": True},
+                )
             return record("mean", out, (input,), {"self_shape": x.shape})
         return _wrap(out)
     dims = _dims(dim, x.ndim)
-    out = np.mean(x, axis=dims, keepdims=keepdim, dtype=npd)
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    with np.errstate(all="ignore"):
+        out = np.asarray(
+            np.true_divide(np.sum(x, axis=dims, keepdims=keepdim, dtype=npd), count, dtype=npd or x.dtype)
+        )
+    if npd is None and out.dtype != x.dtype:
+        out = out.astype(x.dtype)
     if input._rg and GRAD_MODE.enabled:
         return record("mean_dim", out, (input,), {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
     return _wrap(out)
@@ -385,7 +543,9 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, which: str) -> Any:
         return _wrap(out)
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if which == "max" else minimum)(input, dim)
-    d = dim % x.ndim if x.ndim else 0
+    d = _promotion.wrap_dim(dim, x.ndim)
+    if x.ndim == 0:
+        x = x.reshape(1)
     idx = np.expand_dims(arg(x, axis=d), d)
     out = np.take_along_axis(x, idx, axis=d)
     if not keepdim:
@@ -446,7 +606,18 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         if nx == 1:
             return squeeze(matmul(unsqueeze(input, 0), other), -2)
         return squeeze(matmul(input, unsqueeze(other, -1)), -1)
-    out = np.matmul(x, y)
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{DTYPES[x.dtype].name} != {DTYPES[y.dtype].name}"
+        )
+    try:
+        out = np.matmul(x, y)
+    except ValueError:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, x.shape))} and "
+            f"{'x'.join(map(str, y.shape))})"
+        ) from None
     if (input._rg or other._rg) and GRAD_MODE.enabled:
         if nx == 2 and ny == 2:
             name = "mm"
@@ -487,19 +658,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _wrap(out)
 
 
-# -- shape ops (results are views: they share the version counter) -------------------
+# -- shape ops (results are views: they share memory and the version counter) ---------
 
 
-def _as_view(out: Tensor, base: Tensor) -> Tensor:
-    """Make ``out`` share ``base``'s version counter, as views do in torch."""
-    vc = base._vc
-    if vc is None:
-        vc = base._vc = [0]
-    out._vc = vc
-    root = base._base if base._base is not None else base
-    if root._rg and root.grad_fn is None:
-        out._base = root
-    return out
+def _squeeze_np(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    return np.squeeze(x, dims) if dims else x[...]
+
+
+VIEW_FUNCTIONS: dict[str, Any] = {
+    "reshape": lambda x, shape: np.reshape(x, shape),
+    "transpose": lambda x, d0, d1: np.swapaxes(x, d0, d1) if x.ndim else x[...],
+    "t": lambda x: x.T,
+    "permute": lambda x, perm: np.transpose(x, perm),
+    "squeeze": _squeeze_np,
+    "unsqueeze": lambda x, d: np.expand_dims(x, d),
+    "getitem": lambda x, key: x[key],
+}
+"""Each view kind as a NumPy function of the array (used forward and to map a view's elements)."""
+
+
+def apply_view(input: Tensor, step: Any) -> Tensor:
+    """One view step on ``input``: the NumPy view, with its node when ``input`` requires grad."""
+    kind, args, node, params = step
+    out = VIEW_FUNCTIONS[kind](input._data, *args)
+    if input._rg and GRAD_MODE.enabled:
+        return record(node, out, (input,), params)
+    return _wrap(out)
+
+
+def _view_op(input: Tensor, kind: str, args: tuple[Any, ...], node: str, params: dict[str, Any]) -> Tensor:
+    step = (kind, args, node, params)
+    return _views.register(apply_view(input, step), input, step)
 
 
 def _shape_arg(shape: Any) -> tuple[int, ...]:
@@ -508,18 +697,56 @@ def _shape_arg(shape: Any) -> tuple[int, ...]:
     return tuple(builtins.int(s) for s in shape)
 
 
-def reshape(input: Tensor, *shape: Any) -> Tensor:
-    """Same elements, new shape (one -1 allowed)."""
+def _infer_shape(shape: tuple[int, ...], numel: int) -> tuple[int, ...]:
+    """``shape`` with its -1 filled in; impossible shapes are RuntimeErrors, as in torch."""
+    free = [k for k, s in enumerate(shape) if s == -1]
+    if builtins.len(free) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if free:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[: free[0]] + (numel // known,) + shape[free[0] + 1 :]
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _reshape(input: Tensor, shape: Any, copy_allowed: bool) -> Tensor:
     x = input._data
-    out = np.reshape(x, _shape_arg(shape))
+    target = _infer_shape(_shape_arg(shape), x.size)
+    try:
+        np.reshape(x, target, copy=False)
+        is_view = True
+    except ValueError:
+        is_view = False
+    if is_view:
+        return _view_op(input, "reshape", (target,), "reshape", {"self_shape": x.shape})
+    if not copy_allowed:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension "
+            "spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    out = np.reshape(x, target)
     if input._rg and GRAD_MODE.enabled:
-        res = record("reshape", out, (input,), {"self_shape": x.shape})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input) if out.base is not None else res
+        return record("reshape", out, (input,), {"self_shape": x.shape})
+    return _wrap(out)
 
 
-view = reshape
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    """Same elements, new shape (one -1 allowed): a view when the memory allows, else a copy."""
+    return _reshape(input, shape, copy_allowed=True)
+
+
+def view(input: Tensor, *shape: Any) -> Tensor:
+    """A view with a new shape; a RuntimeError when the memory layout does not allow one."""
+    return _reshape(input, shape, copy_allowed=False)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -527,7 +754,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     if not shape:
         return reshape(input, 1)
-    s, e = start_dim % len(shape), end_dim % len(shape)
+    s, e = _promotion.wrap_dim(start_dim, len(shape)), _promotion.wrap_dim(end_dim, len(shape))
     n = 1
     for d in shape[s : e + 1]:
         n *= d
@@ -536,68 +763,55 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    out = np.swapaxes(input._data, dim0, dim1)
-    if input._rg and GRAD_MODE.enabled:
-        res = record("transpose", out, (input,), {"dim0": dim0, "dim1": dim1})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input)
+    nd = input._data.ndim
+    d0, d1 = _promotion.wrap_dim(dim0, nd), _promotion.wrap_dim(dim1, nd)
+    return _view_op(input, "transpose", (d0, d1), "transpose", {"dim0": d0, "dim1": d1})
 
 
 swapaxes = transpose
 
 
 def t(input: Tensor) -> Tensor:
-    """Transpose of a matrix (vectors unchanged)."""
-    if input._data.ndim < 2:
-        return input
-    out = input._data.T
-    if input._rg and GRAD_MODE.enabled:
-        res = record("t", out, (input,))
-    else:
-        res = _wrap(out)
-    return _as_view(res, input)
+    """Transpose of a matrix; a view of itself for 0-d and 1-d tensors; 3-d and more refused."""
+    nd = input._data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return _view_op(input, "t", (), "t", {})
 
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder the dimensions."""
-    perm = _shape_arg(dims)
-    out = np.transpose(input._data, perm)
-    if input._rg and GRAD_MODE.enabled:
-        res = record("permute", out, (input,), {"dims": perm})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input)
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
+    nd = input._data.ndim
+    perm = tuple(_promotion.wrap_dim(d, nd) for d in _shape_arg(dims))
+    if builtins.len(perm) != nd:
+        raise RuntimeError(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the length "
+            f"of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal to "
+            f"len(dims) = {builtins.len(perm)}"
+        )
+    if builtins.len(set(perm)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return _view_op(input, "permute", (perm,), "permute", {"dims": perm})
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    """Drop dimensions of size 1 (all, or the given one if it has size 1)."""
+    """Drop dimensions of size 1 (all, or the given ones that have size 1)."""
     x = input._data
     if dim is None:
-        out = x.squeeze()
+        keep = tuple(d for d, s in enumerate(x.shape) if s == 1)
         name = "squeeze"
     else:
-        dims = _dims(dim, x.ndim)
-        keep = tuple(d for d in dims if x.shape[d] == 1)
-        out = np.squeeze(x, keep) if keep else x
+        keep = tuple(d for d in _dims(dim, x.ndim) if x.shape[d] == 1)
         name = "squeeze_dim"
-    if input._rg and GRAD_MODE.enabled:
-        res = record(name, out, (input,), {"self_shape": x.shape})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input)
+    return _view_op(input, "squeeze", (keep,), name, {"self_shape": x.shape})
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
-    x = input._data
-    d = dim % (x.ndim + 1)
-    out = np.expand_dims(x, d)
-    if input._rg and GRAD_MODE.enabled:
-        res = record("unsqueeze", out, (input,), {"dim": d})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input)
+    d = _promotion.wrap_dim(dim, input._data.ndim + 1)
+    return _view_op(input, "unsqueeze", (d,), "unsqueeze", {"dim": d})
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:
@@ -605,8 +819,16 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     x = input._data
     shape = _shape_arg(sizes)
     lead = len(shape) - x.ndim
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    out = np.broadcast_to(x, shape)
+    if lead < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(shape)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({x.ndim})"
+        )
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    try:
+        out = np.broadcast_to(x, shape)
+    except ValueError:
+        raise RuntimeError(f"The expanded size of the tensor must match the existing size: {shape}") from None
     if input._rg and GRAD_MODE.enabled:
         return record("expand", out, (input,), {"self_shape": x.shape})
     return _wrap(out)
@@ -622,17 +844,42 @@ def broadcast_to(input: Tensor, shape: Any) -> Tensor:
     return expand(input, shape)
 
 
+def _joined_dtype(tensors: Sequence[Tensor]) -> np.dtype:
+    rt = None
+    for t in tensors:
+        rt = _promotion.promote(rt, t._data.dtype)
+    assert rt is not None
+    return rt
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Concatenate along an existing dimension."""
+    """Concatenate along an existing dimension, with torch's checks and dtype promotion.
+
+    1-d empty tensors are skipped, as torch still does for legacy code.
+    """
     tensors = [_const(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    arrays = [np.asarray(t._data) for t in tensors]
-    nd = arrays[0].ndim
-    d = dim % nd if nd else 0
-    out = np.concatenate(arrays, axis=d)
+    for k, t in enumerate(tensors):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be concatenated")
+    used = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]
+    nd = used[0]._data.ndim
+    d = _promotion.wrap_dim(dim, nd)
+    first = used[0]._data.shape
+    for t in used:
+        shape = t._data.shape
+        if len(shape) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(shape)}")
+        if shape[:d] + shape[d + 1 :] != first[:d] + first[d + 1 :]:
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{list(first)} but got size {list(shape)} for a tensor in the list."
+            )
+    rt = _joined_dtype(tensors)
+    out = np.concatenate([t._data.astype(rt, copy=False) for t in used], axis=d)
     if GRAD_MODE.enabled and any(t._rg for t in tensors):
-        sizes = tuple(a.shape[d] for a in arrays)
+        sizes = tuple(t._data.shape[d] if t._data.shape != (0,) or t is used[0] else None for t in tensors)
         return record("cat", out, tensors, {"dim": d, "sizes": sizes})
     return _wrap(out)
 
@@ -641,11 +888,20 @@ concat = concatenate = cat
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join along a new dimension."""
+    """Join equal-shaped tensors along a new dimension, with torch's dtype promotion."""
     tensors = [_const(t) for t in tensors]
-    arrays = [np.asarray(t._data) for t in tensors]
-    d = dim % (arrays[0].ndim + 1)
-    out = np.stack(arrays, axis=d)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    first = tensors[0]._data.shape
+    for k, t in enumerate(tensors):
+        if t._data.shape != first:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 and "
+                f"{list(t._data.shape)} at entry {k}"
+            )
+    d = _promotion.wrap_dim(dim, len(first) + 1)
+    rt = _joined_dtype(tensors)
+    out = np.stack([t._data.astype(rt, copy=False) for t in tensors], axis=d)
     if GRAD_MODE.enabled and any(t._rg for t in tensors):
         return record("stack", out, tensors, {"dim": d})
     return _wrap(out)
@@ -669,35 +925,91 @@ def _is_basic(key: Any) -> bool:
     return all(k is None or k is Ellipsis or isinstance(k, (builtins.int, np.integer, slice)) for k in parts)
 
 
+def _full(k: slice, size: int) -> bool:
+    return k.indices(size) == (0, size, 1)
+
+
+def _basic_steps(x: np.ndarray, key: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """A basic index as torch applies it: one select / slice / unsqueeze per component,
+    left to right (each its own node), full slices skipped inside a tuple, and an alias
+    when nothing else applies. Each step is (NumPy key on the current array, node)."""
+    pad = (Ellipsis,)  # keeps 0-d results as views rather than NumPy scalars
+    if not isinstance(key, tuple):
+        if key is None:
+            return [((None,) + pad, "unsqueeze")]
+        if key is Ellipsis:
+            return [(pad, "alias")]
+        return [((key,) + pad, "select" if isinstance(key, (builtins.int, np.integer)) else "slice")]
+    consumed = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    if builtins.sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    steps: list[tuple[tuple[Any, ...], str]] = []
+    shape = list(x.shape)
+    dim = 0
+    for k in key:
+        lead = (slice(None),) * dim
+        if k is Ellipsis:
+            dim += x.ndim - consumed
+        elif k is None:
+            steps.append((lead + (None,) + pad, "unsqueeze"))
+            shape.insert(dim, 1)
+            dim += 1
+        elif isinstance(k, slice):
+            if not _full(k, shape[dim]):
+                steps.append((lead + (k,) + pad, "slice"))
+                shape[dim] = builtins.len(range(*k.indices(shape[dim])))
+            dim += 1
+        else:
+            size = shape[dim]
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+            steps.append((lead + (k,) + pad, "select"))
+            del shape[dim]
+    return steps or [(pad, "alias")]
+
+
 def getitem(input: Tensor, key: Any) -> Tensor:
-    """Indexing and slicing (t[0], t[1:], t[mask], t[idx])."""
+    """Indexing and slicing (t[0], t[1:], t[mask], t[idx]); basic indexing gives views."""
     key = _norm_key(key)
     x = input._data
+    parts = key if isinstance(key, tuple) else (key,)
+    for k in parts:
+        if isinstance(k, slice) and k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
+    if x.ndim == 0 and any(isinstance(k, (builtins.int, np.integer, slice)) for k in parts):
+        raise IndexError(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
+            "C++ to convert a 0-dim tensor to a number"
+        )
+    if _is_basic(key):
+        t = input
+        for k, node in _basic_steps(x, key):
+            if node == "unsqueeze":
+                d = builtins.len(k) - 2  # the position of the None
+                params: dict[str, Any] = {"dim": d}
+            else:
+                params = {"self_shape": t._data.shape, "key": k}
+            t = _view_op(t, "getitem", (k,), node, params)
+        return t
+    params = {"self_shape": x.shape, "key": key}
     out = x[key]
-    basic = _is_basic(key)
     if input._rg and GRAD_MODE.enabled:
-        if isinstance(key, (builtins.int, np.integer)):
-            name = "select"
-        elif isinstance(key, slice):
-            name = "slice"
-        else:
-            name = "index"
-        res = record(name, out, (input,), {"self_shape": x.shape, "key": key})
-    else:
-        res = _wrap(out)
-    return _as_view(res, input) if basic else res
+        return record("index", out, (input,), params)
+    return _wrap(out)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice start:start+length along ``dim``."""
-    d = dim % input._data.ndim
+    d = _promotion.wrap_dim(dim, input._data.ndim)
     key = (slice(None),) * d + (slice(start, start + length),)
     return getitem(input, key)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The index-th slice along ``dim`` (that dimension removed)."""
-    d = dim % input._data.ndim
+    d = _promotion.wrap_dim(dim, input._data.ndim)
     return getitem(input, (slice(None),) * d + (index,))
 
 
@@ -722,14 +1034,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(_wrap(i.astype(np.int64)) for i in np.nonzero(cond))  # type: ignore
-    xi = input._data if isinstance(input, Tensor) else input
-    xo = other._data if isinstance(other, Tensor) else other
-    out = np.where(cond, xi, xo)
-    if out.dtype == _F64 and not (
-        (isinstance(input, Tensor) and input._data.dtype == _F64)
-        or (isinstance(other, Tensor) and other._data.dtype == _F64)
-    ):
-        out = out.astype(_F32)
+    input, other = _operand(input), _operand(other)
+    rt = _promotion.result_type(input, other)
+    out = np.asarray(np.where(cond, _cast(input, rt), _cast(other, rt)), dtype=rt)
     rg = (isinstance(input, Tensor) and input._rg) or (isinstance(other, Tensor) and other._rg)
     if rg and GRAD_MODE.enabled:
         return record("where", out, (_wrap(cond), input, other))
@@ -740,9 +1047,12 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     """Limit values to [min, max] (either may be None)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    lo = min._data if isinstance(min, Tensor) else min
-    hi = max._data if isinstance(max, Tensor) else max
-    out = np.clip(input._data, lo, hi)
+    lo, hi = _operand(min) if min is not None else None, _operand(max) if max is not None else None
+    rt = _promotion.result_type(input, lo, hi)
+    lo = _cast(lo, rt) if lo is not None else None
+    hi = _cast(hi, rt) if hi is not None else None
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.clip(_cast(input, rt), lo, hi), dtype=rt)
     if input._rg and GRAD_MODE.enabled:
         return record("clamp", out, (input,), {"min": lo, "max": hi})
     return _wrap(out)
@@ -933,7 +1243,7 @@ def contiguous(input: Tensor) -> Tensor:
 
 
 def check_inplace(t: Tensor) -> None:
-    """Refuse in-place ops on a leaf that requires grad (allowed under no_grad)."""
+    """Refuse in-place ops on a leaf that requires grad, or on a view of one (allowed under no_grad)."""
     if not GRAD_MODE.enabled:
         return
     if t._rg and t.grad_fn is None:
@@ -942,7 +1252,8 @@ def check_inplace(t: Tensor) -> None:
             "Its old value may be needed by the graph and its .grad would no longer match; "
             "do the update under torch.no_grad() (as optimizers do) or use an out-of-place op."
         )
-    if t._base is not None:
+    base = t._base
+    if base is not None and base._rg and base.grad_fn is None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place "
             "operation. Do the update under torch.no_grad() or clone() the view first."
@@ -959,115 +1270,178 @@ def bump_version(t: Tensor) -> None:
 
 
 def _writable(t: Tensor) -> np.ndarray:
+    """The array an in-place op writes into: the tensor's own memory (shared with its views)."""
     d = t._data
-    if type(d) is not np.ndarray or not d.flags.writeable:
+    if type(d) is not np.ndarray:
+        t._data = d = np.array(d)
+    elif not d.flags.writeable:
+        if t._base is not None or t._views:
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location. Please clone() the tensor before performing the operation."
+            )
         t._data = d = np.array(d)
     return d
 
 
-def _inplace(self: Tensor, other: Any, outofplace: Any, ufunc: Any) -> Tensor:
-    check_inplace(self)
-    other_rg = isinstance(other, Tensor) and other._rg
-    if GRAD_MODE.enabled and (self._rg or other_rg):
-        # Record the out-of-place op on a snapshot of the old value, then rebase
-        # self onto the new node (torch keeps the same object, with a new grad_fn).
+def _apply_inplace(self: Tensor, compute: Any) -> Tensor:
+    """Run ``compute(old) -> new value`` and store it in ``self``, with torch's graph rebasing.
+
+    While recording, ``old`` is a snapshot of self's value carrying self's grad_fn
+    (what torch saves as ``original_self``), so the op's node reads the value from
+    before the update. Afterwards self -- or, for a view, its base through a
+    CopySlices node -- takes the new node, and every view of the base gets a
+    grad_fn replayed from the base (see :mod:`.views`).
+    """
+    recording = GRAD_MODE.enabled
+    if recording:
         old = _wrap(np.array(self._data))
         old._rg = self._rg
         old.grad_fn = self.grad_fn
-        res = outofplace(old, other)
-        d = _writable(self)
-        d[...] = res._data
-        self.grad_fn = res.grad_fn
-        self._rg = True
-        bump_version(self)
-        return self
+    else:
+        old = _wrap(self._data)
+    res = compute(old)
     d = _writable(self)
-    ufunc(d, other._data if isinstance(other, Tensor) else other, out=d, casting="unsafe")
+    d[...] = res._data
     bump_version(self)
+    if recording and res._rg:
+        if self._base is not None:
+            base = _views.rebase(self, res)
+        else:
+            set_grad_fn(self, res.grad_fn)
+            self._rg = True
+            base = self
+        _views.regenerate(base)
     return self
+
+
+def _check_inplace_operand(self: Tensor, other: Any, rt: np.dtype) -> None:
+    _promotion.check_cast(rt, self._data.dtype)
+    if isinstance(other, Tensor):
+        shape = self._data.shape
+        out = _promotion.broadcast_shape(shape, other._data.shape)
+        if out != shape:
+            raise RuntimeError(
+                f"output with shape {list(shape)} doesn't match the broadcast shape {list(out)}"
+            )
+
+
+def _inplace(self: Tensor, other: Any, outofplace: Any, to_float: bool = False) -> Tensor:
+    check_inplace(self)
+    o = _operand(other)
+    rt = _promotion.result_type(self, o)
+    if to_float and rt.kind != "f":
+        rt = _promotion.DEFAULT_FLOAT
+    _check_inplace_operand(self, o, rt)
+    dt = self._data.dtype
+
+    def compute(old: Tensor) -> Tensor:
+        res = outofplace(old, o)
+        if res._data.dtype != dt:
+            res = to(res, dt) if res._rg else _wrap(res._data.astype(dt))
+        return res
+
+    return _apply_inplace(self, compute)
 
 
 def add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """In-place self += alpha * other."""
     if alpha != 1:
         other = other * alpha
-    return _inplace(self, other, _add, np.add)
+    return _inplace(self, other, _add)
 
 
 def sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """In-place self -= alpha * other."""
     if alpha != 1:
         other = other * alpha
-    return _inplace(self, other, _sub, np.subtract)
+    return _inplace(self, other, _sub)
 
 
 def mul_(self: Tensor, other: Any) -> Tensor:
     """In-place self *= other."""
-    return _inplace(self, other, mul, np.multiply)
+    return _inplace(self, other, mul)
 
 
 def div_(self: Tensor, other: Any) -> Tensor:
     """In-place self /= other."""
-    return _inplace(self, other, div, np.true_divide)
+    return _inplace(self, other, div, to_float=True)
 
 
 def pow_(self: Tensor, exponent: Any) -> Tensor:
     """In-place self **= exponent."""
-    return _inplace(self, exponent, pow, np.power)
+    return _inplace(self, exponent, pow)
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """In-place clamp."""
-    return _inplace(
-        self, None, lambda a, _: clamp(a, min, max), lambda d, _o, out, casting: np.clip(d, min, max, out=out)
-    )
+    check_inplace(self)
+    dt = self._data.dtype
+    _promotion.check_cast(_promotion.result_type(self, min, max), dt)
+
+    def compute(old: Tensor) -> Tensor:
+        res = clamp(old, min, max)
+        return res if res._data.dtype == dt else _wrap(res._data.astype(dt))
+
+    return _apply_inplace(self, compute)
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
-    """Set every element to ``value``."""
+    """Set every element to ``value`` (its gradient: zero, as torch's FillBackward)."""
     v = value._data if isinstance(value, Tensor) else value
     check_inplace(self)
-    if GRAD_MODE.enabled and self._rg:
-        old = _wrap(np.array(self._data))
-        old._rg = True
-        old.grad_fn = self.grad_fn
-        res = mul(old, 0)
-        _writable(self)[...] = v
-        self.grad_fn = res.grad_fn
-    else:
-        _writable(self)[...] = v
-    bump_version(self)
-    return self
+
+    def compute(old: Tensor) -> Tensor:
+        out = np.full(old._data.shape, v, dtype=old._data.dtype)
+        if old._rg and GRAD_MODE.enabled:
+            return record("fill", out, (old,))
+        return _wrap(out)
+
+    return _apply_inplace(self, compute)
 
 
 def zero_(self: Tensor) -> Tensor:
     """Set every element to zero (w.grad.zero_())."""
-    return fill_(self, 0)
+    check_inplace(self)
+
+    def compute(old: Tensor) -> Tensor:
+        out = np.zeros(old._data.shape, dtype=old._data.dtype)
+        if old._rg and GRAD_MODE.enabled:
+            return record("zero", out, (old,))
+        return _wrap(out)
+
+    return _apply_inplace(self, compute)
 
 
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast) into self; loads fixed weights under no_grad."""
-    src = _const(src)
+    """Copy ``src`` (broadcast, cast to self's dtype) into self; loads fixed weights under no_grad."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     check_inplace(self)
-    if GRAD_MODE.enabled and (self._rg or src._rg):
-        old = _wrap(np.array(self._data))
-        old._rg = self._rg
-        old.grad_fn = self.grad_fn
-        res = record(
-            "copy", np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype), (old, src)
+    shape = self._data.shape
+    if _promotion.broadcast_shape(shape, src._data.shape) != shape:
+        raise RuntimeError(
+            f"output with shape {list(shape)} doesn't match the broadcast shape "
+            f"{list(_promotion.broadcast_shape(shape, src._data.shape))}"
         )
-        _writable(self)[...] = res._data
-        self.grad_fn = res.grad_fn
-        self._rg = True
-    else:
-        _writable(self)[...] = src._data
-    bump_version(self)
-    return self
+
+    def compute(old: Tensor) -> Tensor:
+        out = np.broadcast_to(src._data, shape).astype(old._data.dtype)
+        if (old._rg or src._rg) and GRAD_MODE.enabled:
+            return record("copy", out, (old, src))
+        return _wrap(out)
+
+    return _apply_inplace(self, compute)
 
 
 def setitem(self: Tensor, key: Any, value: Any) -> None:
-    """t[key] = value, in place (recorded when value or self requires grad)."""
-    key = _norm_key(key)
+    """t[key] = value, in place: a copy into the view ``t[key]`` for basic keys (as torch does)."""
+    nkey = _norm_key(key)
+    if _is_basic(nkey):
+        target = getitem(self, nkey)
+        v = value if isinstance(value, Tensor) else _wrap(np.asarray(_operand(value), dtype=self._data.dtype))
+        copy_(target, v)
+        return
     check_inplace(self)
     v = _const(value)
     if GRAD_MODE.enabled and (self._rg or v._rg):
@@ -1075,13 +1449,13 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
         old._rg = self._rg
         old.grad_fn = self.grad_fn
         out = np.array(self._data)
-        out[key] = v._data
-        res = record("index_put", out, (old, v), {"key": key})
+        out[nkey] = v._data
+        res = record("index_put", out, (old, v), {"key": nkey})
         _writable(self)[...] = out
         self.grad_fn = res.grad_fn
         self._rg = True
     else:
-        _writable(self)[key] = v._data
+        _writable(self)[nkey] = v._data
     bump_version(self)
 
 
@@ -1161,6 +1535,10 @@ def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, *shape)
 
 
+def _view_method(self: Tensor, *shape: Any) -> Tensor:
+    return view(self, *shape)
+
+
 def _permute_method(self: Tensor, *dims: Any) -> Tensor:
     return permute(self, *dims)
 
@@ -1169,7 +1547,7 @@ def _expand_method(self: Tensor, *sizes: Any) -> Tensor:
     return expand(self, *sizes)
 
 
-def _cast(np_dtype: Any) -> Any:
+def _cast_method(np_dtype: Any) -> Any:
     def m(self: Tensor) -> Tensor:
         return to(self, np_dtype)
 
@@ -1262,7 +1640,7 @@ _METHODS: dict[str, Any] = {
     "dot": dot,
     "outer": outer,
     "reshape": _reshape_method,
-    "view": _reshape_method,
+    "view": _view_method,
     "flatten": flatten,
     "transpose": transpose,
     "t": t,
@@ -1284,12 +1662,12 @@ _METHODS: dict[str, Any] = {
     "detach": detach,
     "detach_": detach_,
     "contiguous": contiguous,
-    "float": _cast(np.float32),
-    "double": _cast(np.float64),
-    "half": _cast(np.float16),
-    "long": _cast(np.int64),
-    "int": _cast(np.int32),
-    "bool": _cast(np.bool_),
+    "float": _cast_method(np.float32),
+    "double": _cast_method(np.float64),
+    "half": _cast_method(np.float16),
+    "long": _cast_method(np.int64),
+    "int": _cast_method(np.int32),
+    "bool": _cast_method(np.bool_),
     "add_": add_,
     "sub_": sub_,
     "mul_": mul_,
