@@ -238,6 +238,8 @@ def _matmul(d: _Drawer, condition: str) -> str | None:
     rg = _grad_pattern(d, condition)
     hows = _operand_hows(d, condition)
     n, k, m = d.integer(1, 3), d.integer(1, 3), d.integer(1, 3)
+    if condition == "any":  # square operands, where a transposed derivative still fits
+        k = m = n
     domains = [
         _NEGATIVE if condition == "negative:first" else _ANY,
         _NEGATIVE if condition == "negative:second" else _ANY,

@@ -1074,7 +1074,8 @@ def graphs(
         chosen = families or tuple(k for k in ALL_FAMILIES if detach or k != "detach")
         space = GraphSpace(chosen, max_steps, max_leaves, no_grad)
     choices = Choices(draw)
-    d = _Drawer(choices, space.max_leaves, space.no_grad, linear=space.linear)
+    # The focused step brings up to three leaves of its own; the free steps keep their room.
+    d = _Drawer(choices, space.max_leaves + 2, space.no_grad, linear=space.linear)
     d.new_leaf(requires_grad=True)
     pairs = sorted(p for p in graph_catalogue(space, dtypes=False))
     if pairs:

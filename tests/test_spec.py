@@ -87,3 +87,30 @@ def test_claims_are_grouped_by_section_in_the_notes_order() -> None:
     assert blocks.index("Auto Gradient › Important matters") > blocks.index(
         "Auto Gradient › Important matters › in-place operations"
     )
+
+
+def test_the_claims_issue_11_adds_are_in_the_spec() -> None:
+    by_id = {c.id: c for c in all_claims()}
+    for required in (
+        "inplace.non-leaf-derivative-counts",
+        "inplace.view-of-non-leaf",
+        "inplace.saved-tensor-error-exactly-when-saved",
+        "inplace.scalar-product-saves-no-tensor",
+        "grad.slot-keeps-dtype-and-shape",
+        "grad.slot-does-not-require-grad",
+        "grad.slot-per-leaf",
+        "grad.stacked-0d-leaves-accumulate-separately",
+        "graph.float32-kept-under-python-scalars",
+        "graph.float32-kept-under-numpy-scalars",
+        "backward.shared-subgraph-no-stale-gradient",
+    ):
+        assert required in by_id, required
+    assert "PyTorch" in (by_id["grad.stacked-0d-leaves-accumulate-separately"].erratum or "")
+    assert by_id["inplace.view-of-non-leaf"].erratum
+
+
+def test_no_property_needs_no_grad_it_does_not_draw() -> None:
+    """Graph properties draw no_grad points only where offered, so they do not need it."""
+    for c in all_claims():
+        if c.kind == "property" and c.id != "prop.sgd-trajectory-matches-reference":
+            assert "no_grad" not in c.needs, c.id

@@ -10,8 +10,21 @@ from collections import Counter
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gradspec.spec.strategies import LINEAR_MAKERS, NEVER, Graph, graphs, training_problems
+from gradspec.spec.claims import offering
+from gradspec.spec.strategies import (
+    INPLACE_KINDS,
+    LINEAR_MAKERS,
+    NEVER,
+    SGD_VARIANTS,
+    Graph,
+    GraphSpace,
+    dtypes,
+    graphs,
+    seeded_graph,
+    training_problems,
+)
 from gradspec.spec.tolerances import TOLERANCES, Tolerance
 
 torch = pytest.importorskip("torch")
@@ -34,8 +47,10 @@ def test_program_runs_and_matches_build(graph: Graph) -> None:
 @given(graph=graphs())
 def test_requires_grad_model_matches_torch(graph: Graph) -> None:
     env = graph.build(torch, loss=None)
-    for name, flag in graph.requires_grad.items():
-        assert env[name].requires_grad == flag, name
+    for name in graph.requires_grad:
+        # An in-place op rebinds its target: the tensor has the in-place step's flags.
+        assert env[name].requires_grad == graph.requires_grad[graph.final(name)], name
+        assert env[name].is_leaf == graph.is_leaf_at_end(name), name
 
 
 @QUICK
@@ -114,3 +129,51 @@ def test_tolerance_is_scale_aware() -> None:
     assert tol.close([1000.0005], [1000.0])  # 5e-4 next to 1e3 is within 1e-6 · 1e3
     assert not tol.close([0.0005], [0.0])
     assert set(TOLERANCES) == {"float32", "float64"}
+
+
+PARTIAL = frozenset({"graph", "op.sum", "op.reshape", "optim", "nn", "in-place"})
+"""An engine with the graph, sum and reshape only: no sub, cat, no_grad, float64, 0-d or mul_."""
+
+
+@QUICK
+@given(data=st.data())
+def test_graphs_draw_only_what_the_engine_offers(data: st.DataObject) -> None:
+    with offering(PARTIAL):
+        graph = data.draw(graphs(GraphSpace(dtypes=("float64", "float32"))))
+        dtype = data.draw(dtypes())
+    allowed = {"add", "mul", "pow", "detach", "sum", "sum-dim", "reshape", "expand", "add_"}
+    assert set(graph.kinds()) <= allowed, graph.kinds()
+    assert not any(s.no_grad for s in graph.steps)
+    assert all(np.ndim(leaf.values) > 0 for leaf in graph.leaves)
+    assert dtype == "float32"
+
+
+@QUICK
+@given(data=st.data())
+def test_training_problems_draw_only_offered_sgd_options(data: st.DataObject) -> None:
+    with offering(PARTIAL | {"optim.sgd.momentum"}):
+        problem = data.draw(training_problems())
+    assert problem.loss == "BCELoss"
+    assert set(problem.sgd) <= {"momentum"}, problem.sgd
+    assert problem.variant in {v for v, opts in SGD_VARIANTS.items() if set(opts) <= {"momentum"}}
+
+
+def test_in_place_steps_reach_leaves_non_leaves_and_views_and_run_on_torch() -> None:
+    """Seeded graphs focused on each in-place target build on torch, and match FD-free checks."""
+    for kind in sorted(INPLACE_KINDS):
+        for where in ("leaf", "non-leaf", "view"):
+            pair = f"{kind}|target:{where}"
+            graph = next(
+                g for seed in range(24) if pair in (g := seeded_graph(GraphSpace(), [pair], seed)).features
+            )
+            env = graph.build(torch)
+            if graph.loss_requires_grad:
+                env["loss"].backward()
+            step = next(s for s in graph.steps if s.kind == kind)
+            assert env[step.name].requires_grad == graph.requires_grad[step.name], graph.program()
+
+
+def test_a_focused_step_meets_its_condition() -> None:
+    space = GraphSpace(dtypes=("float64", "float32"))
+    for pair in ("div|grad:second", "mul|broadcast:first", "pow|negative:first", "matmul|view", "sub|0-d"):
+        assert any(pair in seeded_graph(space, [pair], seed).features for seed in range(24)), pair
