@@ -323,38 +323,42 @@ def measure(
     budget: int | None = None,
     first_catch: bool = False,
     cases: list[str] | None = None,
+    resume: bool = False,
 ) -> list[KillRate]:
     """Run the zoo under ``profile`` and then under ``seeds`` random seeds; one KillRate per mutant.
 
     An example claim is the same program in every run, so a mutant one of them
     catches is caught at one example under every seed; the seeded runs replay
-    only the properties, and only on the mutants no example claim caught.
+    only the properties, and only on the mutants no example claim caught. With
+    ``resume``, runs already saved in ``report_dir`` (runs.json) are read back
+    instead of run again, so a long measurement can be finished in parts.
     """
     from gradspec.spec.claims import all_claims
 
-    first = run_zoo(
-        names, profile, report_dir / "ci.jsonl", first_catch=first_catch, budget=budget, cases=cases
-    )
-    runs: dict[str, dict[str, Catch]] = {profile: {c.mutant: c for c in first}}
+    saved = _load_runs(report_dir) if resume else {}
+    runs: dict[str, dict[str, Catch]] = {}
+
+    def run(label: str, **how: Any) -> dict[str, Catch]:
+        wanted = how.pop("names")
+        if label in saved and all(n in saved[label] for n in wanted or ()):
+            return {n: c for n, c in saved[label].items() if wanted is None or n in wanted}
+        caught = (
+            run_zoo(wanted, profile, report_dir / f"{label.replace(' ', '-')}.jsonl", **how)
+            if (wanted is None or wanted)
+            else []
+        )
+        return {c.mutant: c for c in caught}
+
+    runs[profile] = run(profile, names=names, first_catch=first_catch, budget=budget, cases=cases)
     _save_runs(runs, report_dir)
+    first = list(runs[profile].values())
     properties = [c.id for c in all_claims() if c.kind == "property" and (cases is None or c.id in cases)]
     needing = [c.mutant for c in first if not c.examples]
     for s in range(seeds):
         label = f"seed {s}"
-        again = (
-            run_zoo(
-                needing,
-                profile,
-                report_dir / f"seed-{s}.jsonl",
-                first_catch=first_catch,
-                seed=s,
-                budget=budget,
-                cases=properties,
-            )
-            if needing
-            else []
+        runs[label] = run(
+            label, names=needing, first_catch=first_catch, seed=s, budget=budget, cases=properties
         )
-        runs[label] = {c.mutant: c for c in again}
         _save_runs(runs, report_dir)
     excluded = {
         label: next(iter(catches.values())).control_failures for label, catches in runs.items() if catches
@@ -377,6 +381,18 @@ def _save_runs(runs: dict[str, dict[str, Catch]], report_dir: Path) -> None:
     """What each run so far caught, as JSON (runs.json), so a long measurement can be read midway."""
     document = {label: [c.as_json() for c in catches.values()] for label, catches in runs.items()}
     (report_dir / "runs.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+
+
+def _load_runs(report_dir: Path) -> dict[str, dict[str, Catch]]:
+    path = report_dir / "runs.json"
+    if not path.exists():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    fields = set(Catch.__dataclass_fields__)
+    return {
+        label: {c["mutant"]: Catch(**{k: v for k, v in c.items() if k in fields}) for c in catches}
+        for label, catches in document.items()
+    }
 
 
 def slowest_first(rates: list[KillRate]) -> list[KillRate]:
@@ -492,6 +508,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             budget=args.budget,
             first_catch=args.first_catch,
             cases=_matching_cases(args.case),
+            resume=args.resume,
         )
     except KeyError as exc:
         print(f"gradspec: error: {exc.args[0]}", file=sys.stderr)
@@ -560,6 +577,11 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--report-dir", metavar="DIR", help="where the result streams go (default: a temporary folder)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the runs already saved in --report-dir (runs.json) instead of running them again",
     )
     parser.add_argument("--markdown", metavar="FILE", help="also write the kill-rate table as Markdown")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
