@@ -25,14 +25,38 @@ def test_every_slow_module_exists_and_says_why() -> None:
         assert len(reason) > 10
 
 
-def test_listed_modules_are_marked_slow_and_deselected(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_browser="def test_in_chromium():\n    pass\n")
-    pytester.makepyfile(test_quick="def test_a():\n    pass\n")
-    result = pytester.runpytest("-m", "not slow", "-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, deselected=1)
-    result = pytester.runpytest("-m", "slow", "-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, deselected=1)
+class FakeItem:
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+        self.markers: list[str] = []
+
+    def add_marker(self, marker: pytest.MarkDecorator) -> None:
+        self.markers.append(marker.name)
+
+
+def test_listed_modules_and_tests_are_marked_slow_and_others_are_not() -> None:
+    from tests.conftest import pytest_collection_modifyitems
+
+    slow_node = next(iter(SLOW_TESTS))
+    items = [
+        FakeItem("tests/test_browser.py::test_anything"),
+        FakeItem(f"{slow_node}[some-parameter]"),
+        FakeItem("tests/test_bench.py::test_ratios_divide_by_the_reference_in_the_same_run"),
+    ]
+    pytest_collection_modifyitems(None, items)  # type: ignore[arg-type]
+    assert [item.markers for item in items] == [["slow"], ["slow"], []]
+
+
+def test_the_marker_selects_the_tiers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_tiers="import pytest\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n\n"
+        "def test_fast():\n    pass\n"
+    )
+    pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")
+    pytester.runpytest("-m", "not slow", "-q", "-p", "no:cacheprovider").assert_outcomes(
+        passed=1, deselected=1
+    )
+    pytester.runpytest("-m", "slow", "-q", "-p", "no:cacheprovider").assert_outcomes(passed=1, deselected=1)
 
 
 def test_file_progress_prints_one_line_per_file_and_no_dots(pytester: pytest.Pytester) -> None:
