@@ -472,7 +472,23 @@ def markdown_rates(rates: list[KillRate]) -> str:
         narrow = "yes" if r.narrow else ""
         lines.append(f"| {r.mutant} | {narrow} | {med} | {worst} | {per_run} | {_catchers_text(r)} |")
     lines += ["", kill_rate_line(rates)]
+    survivors = [r for r in ordered if r.survived_in]
+    if survivors:
+        lines += ["", "## Survivors", ""]
+        for r in survivors:
+            lines += [f"### {r.mutant} (survived {', '.join(r.survived_in)})", "", r.bug, ""]
+            witness = _witness(r.mutant)
+            if witness:
+                lines += ["A program that kills it (the mutant disagrees with the reference here):", ""]
+                lines += ["```python", witness.rstrip("\n"), "```", ""]
     return "\n".join(lines) + "\n"
+
+
+def _witness(mutant: str) -> str | None:
+    from gradspec.impls.mutants.witnesses import WITNESSES
+
+    w = WITNESSES.get(mutant)
+    return "import torch\n\n" + w.witness.replace("T.", "torch.") if w else None
 
 
 def print_table(catches: list[Catch]) -> None:
