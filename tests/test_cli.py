@@ -61,10 +61,48 @@ def test_unknown_engine_exits_2_before_any_case(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "results.jsonl").exists()
 
 
-def test_no_case_selected_exits_2(tmp_path: Path) -> None:
-    done = gradspec("run", "--engine", "torch", "--case", "no.such.case", "--report-dir", "out", cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("selection", "complaint"),
+    [
+        (("--case", "no.such.case"), "--case 'no.such.case' selects no claim"),
+        (("--case", "graph.value", "--case", "graph.valeu"), "--case 'graph.valeu' selects no claim"),
+        (("--level", "pytorch", "--case", "graph.value"), "selects no claim at level pytorch"),
+    ],
+)
+def test_a_selection_of_nothing_is_refused_before_the_run_and_keeps_the_last_reports(
+    tmp_path: Path, selection: tuple[str, ...], complaint: str
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.jsonl").write_text("the last run\n")
+    done = gradspec("run", "--engine", "torch", *selection, "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 2
-    assert "no case selected" in done.stderr
+    assert complaint in done.stderr
+    assert "gradspec list" in done.stderr
+    assert (tmp_path / "out" / "results.jsonl").read_text() == "the last run\n"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.jsonl"]
+
+
+def test_run_output_names_each_engine_before_its_dots_prints_one_summary_and_ends_with_the_page(
+    tmp_path: Path,
+) -> None:
+    done = gradspec(
+        "run",
+        "--engine",
+        "torch",
+        "--engine",
+        "reference",
+        "--case",
+        "graph.value",
+        "--report-dir",
+        "out",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count("gradspec conformance") == 1
+    assert out.count("torch: 1/1") == 1 and out.count("reference: 1/1") == 1
+    assert out.index("running 1 case(s) on torch") < out.index("running 1 case(s) on reference")
+    assert out.strip().splitlines()[-1] == f"gradspec: open {Path('out') / 'report.html'} for the full report"
 
 
 def test_engine_with_nothing_applicable_is_not_conforming(tmp_path: Path) -> None:
@@ -75,6 +113,40 @@ def test_engine_with_nothing_applicable_is_not_conforming(tmp_path: Path) -> Non
     done = gradspec("run", "--engine", "torch-cuda", "--case", "graph.*", "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 1
     assert "torch-cuda: no applicable case, nothing verified" in done.stderr
+    assert "torch-cuda: no CUDA device here, every case unsupported" in done.stdout
+    assert "n/a (0 applicable)" not in done.stdout
+
+
+def test_max_unsupported_refuses_a_gate_that_verifies_too_little(tmp_path: Path) -> None:
+    # declared offers only "graph": the autograd.grad claims are unsupported on it.
+    args = (
+        "run",
+        "--engine",
+        "tests.engines_for_tests:declared",
+        "--case",
+        "graph.value",
+        "--case",
+        "grad.first-derivative",
+        "--case",
+        "grad.second-derivative",
+        "--report-dir",
+        "out",
+    )
+    assert gradspec(*args, cwd=tmp_path).returncode == 0
+    assert gradspec(*args, "--max-unsupported", "2", cwd=tmp_path).returncode == 0
+    by_count = gradspec(*args, "--max-unsupported", "1", cwd=tmp_path)
+    assert by_count.returncode == 1
+    assert "2 of 3 cases unsupported, more than --max-unsupported 1" in by_count.stderr
+    assert gradspec(*args, "--max-unsupported", "50%", cwd=tmp_path).returncode == 1
+    assert gradspec(*args, "--max-unsupported", "70%", cwd=tmp_path).returncode == 0
+    bad = gradspec(*args, "--max-unsupported", "lots", cwd=tmp_path)
+    assert bad.returncode == 2 and "a count (5) or a percentage (10%)" in bad.stderr
+
+
+def test_an_engine_that_fails_to_import_hints_at_the_path(tmp_path: Path) -> None:
+    done = gradspec("run", "--engine", "mine.engine:engine", "--report-dir", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"importable from {tmp_path}" in done.stderr and "PYTHONPATH" in done.stderr
 
 
 def test_list_json_describes_every_claim(tmp_path: Path) -> None:
@@ -230,3 +302,22 @@ def test_a_failure_of_the_harness_itself_exits_3(
     err = capsys.readouterr().err
     assert "ZeroDivisionError: a bug in the supervisor" in err
     assert "internal error in gradspec" in err
+
+
+def test_gradspec_failing_inside_a_worker_is_named_an_internal_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from gradspec.conformance import cli, run_command
+    from gradspec.conformance.isolation import WorkerError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise WorkerError("gradspec failed inside the worker for torch:\nINTERNALERROR> KeyError")
+
+    monkeypatch.setattr(run_command, "run_isolated", failing)
+    code = cli.main(
+        ["run", "--engine", "torch", "--case", "graph.value", "--report-dir", str(tmp_path / "out")]
+    )
+    assert code == 3
+    captured = capsys.readouterr()
+    assert "gradspec failed inside the worker for torch" in captured.err
+    assert "crash" not in captured.out + captured.err

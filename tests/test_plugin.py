@@ -168,3 +168,84 @@ def test_verdicts_reach_junit_xml(pytester: pytest.Pytester) -> None:
     text = xml.read_text()
     assert 'name="graph.value[torch]"' in text
     assert '<property name="verdict" value="pass"' in text
+
+
+# -- classification from facts (what the supervisor runs on a worker's report) -------------
+
+
+def _claim(claim_id: str):
+    return next(c for c in all_claims() if c.id == claim_id)
+
+
+def _violation(message: str, program: str | None = None) -> dict:
+    error = {
+        "type": "gradspec.spec.expect.ClaimViolation",
+        "name": "ClaimViolation",
+        "role": "violation",
+        "message": message,
+        "notes": [],
+        "expected": [1.0],
+        "actual": [2.0],
+    }
+    if program:
+        error["counterexample"] = program
+    return error
+
+
+def test_several_distinct_hypothesis_failures_are_each_reported_with_their_program() -> None:
+    from gradspec.conformance.facts import case_facts, outcome_of
+
+    raised = {
+        "type": "builtins.ValueError",
+        "name": "ValueError",
+        "role": "other",
+        "message": "bad shape",
+        "notes": ["Falsifying example: test(T=<engine e>, graph=...)"],
+        "counterexample": "y = T.cat([x])\n",
+    }
+    group = {
+        "type": "builtins.ExceptionGroup",
+        "name": "ExceptionGroup",
+        "role": "other",
+        "message": "Hypothesis found 2 distinct failures. (2 sub-exceptions)",
+        "notes": [],
+        "leaves": [_violation("grad: expected [1.0], got [2.0]", "x = T.tensor([1.])\n"), raised],
+    }
+    claim = _claim("prop.agrees-with-reference")
+    outcome = outcome_of(claim, case_facts(claim.id, "e", duration=1.0, observations={}, error=group))
+    assert outcome.verdict.value == "error"  # one distinct failure is an exception, not a wrong answer
+    assert outcome.message.splitlines()[0] == "2 distinct failures:"
+    assert "[1] grad: expected [1.0], got [2.0]" in outcome.message
+    assert "[2] ValueError: bad shape" in outcome.message
+    assert "x = T.tensor([1.])" in outcome.counterexample and "y = T.cat([x])" in outcome.counterexample
+    assert outcome.expected == [1.0] and outcome.actual == [2.0]
+    group["leaves"][1] = _violation("other: expected 1, got 2", "z = 1\n")
+    both = outcome_of(claim, case_facts(claim.id, "e", duration=1.0, observations={}, error=group))
+    assert both.verdict.value == "fail"
+
+
+def test_the_engine_namespace_is_shown_by_name_in_hypothesis_notes() -> None:
+    from gradspec.conformance.facts import without_namespace
+
+    note = 'Falsifying example: test(\n    T=namespace(t=<function t at 0x1>, x="a, b)"),\n    graph=G(1),\n)'
+    assert (
+        without_namespace(note, "mine")
+        == "Falsifying example: test(\n    T=<engine mine>,\n    graph=G(1),\n)"
+    )
+
+
+def test_values_json_cannot_hold_are_recorded_by_their_repr() -> None:
+    from gradspec.conformance.facts import jsonable
+
+    class Node:
+        def __repr__(self) -> str:
+            return "<Node>"
+
+        def __reduce__(self):
+            raise TypeError("no pickling")
+
+    assert jsonable({"grad_fn": Node(), "v": [1.0, float("nan")], 2: "\udc80"}) == {
+        "grad_fn": "<Node>",
+        "v": [1.0, "nan"],
+        "2": "\\udc80",
+    }

@@ -96,3 +96,60 @@ def test_a_cell_for_a_claim_an_engine_did_not_run_says_so(tmp_path: Path) -> Non
     _, html, _ = write_reports(read_results(path), tmp_path)
     row = html.read_text().split('data-claim="c2"')[1].split("</tr>")[0]
     assert ">timeout</a>" in row and "not run" in row
+
+
+def test_integrity_problems_and_expected_failures_by_kind_reach_every_report(tmp_path: Path) -> None:
+    from gradspec.conformance.integrity import IntegrityProblem
+
+    def listed(kind: str | None) -> dict:
+        entry = {"listed": "fail", "reason": "known", "source": "e.toml", "was": "fail"}
+        return {"expectation": {**entry, "kind": kind} if kind else entry}
+
+    path = stream(
+        tmp_path / "r.jsonl",
+        ["e"],
+        [
+            outcome("a", "e", Verdict.EXPECTED_FAILURE, observations=listed("wrong-value")),
+            outcome("b", "e", Verdict.EXPECTED_FAILURE, observations=listed("message-text")),
+            outcome("c", "e", Verdict.EXPECTED_FAILURE, observations=listed("wrong-value")),
+            outcome("d", "e", Verdict.EXPECTED_FAILURE, observations=listed(None)),
+            outcome("f", "e", Verdict.PASS),
+        ],
+    )
+    results = read_results(path)
+    results.problems.append(IntegrityProblem("e", "a line from the worker is not JSON: 'x'"))
+    document = build_document(results)
+    jsonschema.validate(document, report_schema(), cls=jsonschema.Draft202012Validator)
+    assert document["summary"]["expected_failures_by_kind"] == {
+        "message-text": 1,
+        "unspecified": 1,
+        "wrong-value": 2,
+    }
+    assert document["integrity"] == [
+        {"engine": "e", "case": None, "message": "a line from the worker is not JSON: 'x'"}
+    ]
+    assert document["summary"]["conforming"] is False
+    _, _, summary = write_reports(results, tmp_path)
+    text = summary.read_text()
+    assert "Integrity errors" in text and "not JSON" in text
+    assert "Expected failures by kind: 1 message-text, 1 unspecified, 2 wrong-value." in text
+    assert text.rstrip().endswith("is `report.html`.")
+
+
+def test_junit_failures_carry_the_reason_and_no_character_xml_cannot_hold(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from gradspec.conformance.junit_report import write_junit
+
+    cases = [
+        outcome(
+            "a", "e", Verdict.FAIL, message="y: expected [6.0], got [7.0]\nmore", counterexample="x = 1\n"
+        ),
+        outcome("b", "e", Verdict.ERROR, message="RuntimeError: nul\x00 esc\x1b[31m"),
+    ]
+    tree = ET.parse(write_junit(cases, tmp_path / "junit.xml"))
+    failure = tree.find(".//failure")
+    assert failure.get("message") == "fail: y: expected [6.0], got [7.0]"
+    assert "counterexample:\nx = 1" in failure.text
+    error = tree.find(".//error")
+    assert error.get("message") == "error: RuntimeError: nul\\x00 esc\\x1b[31m"

@@ -144,3 +144,21 @@ def test_merging_refuses_a_malformed_file_by_name(tmp_path: Path) -> None:
 def test_merging_nothing_is_an_error() -> None:
     with pytest.raises(ResultsError, match="no result stream"):
         merge_results([])
+
+
+def test_integrity_problems_round_trip_and_a_rewrite_replaces_what_others_appended(tmp_path: Path) -> None:
+    from gradspec.conformance.integrity import IntegrityProblem
+    from gradspec.conformance.results import write_results
+
+    path = write_stream(tmp_path / "r.jsonl", "e", {"graph.value": Verdict.PASS})
+    held = read_results(path)
+    held.problems.append(IntegrityProblem("e", "the worker reported 'graph.value' twice", "graph.value"))
+    with path.open("a") as handle:
+        handle.write('{"type": "outcome", "case": "graph.dy-dw", "engine": "e", "verdict": "pass"}\n')
+    (tmp_path / "gone").mkdir()
+    write_results(held, path)
+    again = read_results(path)
+    assert [o.case for o in again.outcomes] == ["graph.value"]
+    assert again.problems == held.problems
+    recreated = write_results(held, tmp_path / "deleted" / "results.jsonl")
+    assert read_results(recreated).problems == held.problems
