@@ -70,7 +70,8 @@ SUBSET: tuple[Feature, ...] = (
     ),
     Feature("Tensor.detach()", "graph", "the same values, cut from the graph (a leaf)"),
     Feature(
-        "Tensor.item() / Tensor.tolist() / Tensor.float() / Tensor.ge(v) / Tensor.size(dim) / Tensor.shape",
+        "Tensor.item() / Tensor.tolist() / Tensor.float() / Tensor.ge(v) / Tensor.size(dim) / Tensor.shape / "
+        "Tensor.dtype",
         "graph",
         "reading results",
     ),
@@ -110,8 +111,8 @@ SUBSET: tuple[Feature, ...] = (
         "parameters as leaf tensors",
     ),
     Feature(
-        "T.optim.SGD(params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0) "
-        ".step() .zero_grad()",
+        "T.optim.SGD(params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0) / "
+        "SGD.step() / SGD.zero_grad()",
         "optim",
         "PyTorch's SGD update, with each of its options",
     ),
@@ -126,8 +127,9 @@ def by_capability() -> dict[str, list[Feature]]:
     return groups
 
 
-_NAME = re.compile(r"(?<![\w.])(?:T|Tensor)(?:\.[A-Za-z_]\w*)+")
-"""A name as features spell it in full: ``T.tensor``, ``T.nn.Linear``, ``Tensor.detach``."""
+_NAME = re.compile(r"(?<![\w.])(?:T|Tensor|Module|Linear|Sequential|SGD)(?:\.[A-Za-z_]\w*)+")
+"""A name as features spell it in full: ``T.tensor``, ``T.nn.Linear``, ``Tensor.detach``, and
+what the cases take from modules and optimisers: ``Module.parameters``, ``SGD.step``."""
 
 
 def documented_names() -> set[str]:
