@@ -241,11 +241,23 @@ def _literal(values: list[Any], shape: tuple[int, ...]) -> str:
     )
 
 
+class Special(float):
+    """A float whose repr is valid source: inf, -inf and nan print as float('inf'), ..."""
+
+    def __repr__(self) -> str:
+        return f"float('{float(self)!r}')" if not math.isfinite(self) else float.__repr__(self)
+
+
+SPECIALS = (Special("inf"), Special("-inf"), Special("nan"), Special(1e30), Special(-1e-30), Special(-0.0))
+
+
 @st.composite
 def data_literal(draw: Any, shape: tuple[int, ...], ints: bool) -> str:
     n = math.prod(shape)
     pool = INTS if ints else FLOATS
-    return _literal([draw(st.sampled_from(pool)) for _ in range(n)], shape)
+    special = not ints and draw(st.integers(0, 9)) == 0  # values at the edge of every domain
+    values = [draw(st.sampled_from(pool + SPECIALS if special else pool)) for _ in range(n)]
+    return _literal(values, shape)
 
 
 @st.composite
@@ -311,7 +323,7 @@ class Draw:
             return f"{name} = T.{fn}({', '.join(map(str, shape)) or '()'}{dt}, requires_grad={rg})"
         if kind == "Tensor":
             lit = self.draw(data_literal(shape if shape else (2,), ints=self.draw(st.booleans())))
-            return f"{name} = T.Tensor({lit})"
+            return f"{name} = T.{self.draw(st.sampled_from(('Tensor', 'FloatTensor')))}({lit})"
         other = self.pick()
         if other is None:
             return f"{name} = T.ones(2, requires_grad={rg})"

@@ -265,68 +265,76 @@ def run_backward(
     quiet = np.errstate(all="ignore")  # log(0), 0 * inf in formulas: values, never warnings
     quiet.__enter__()
     try:
-        while heap:
-            node = pop(heap)[1]
-            g = buffers.pop(node)
-            if needed is not None:
-                if node not in needed:
-                    continue
-                k = targets.get(node)  # type: ignore[union-attr]
-                if k is not None:
-                    captured[k] = g
-                if not any(n in needed for n in node.next):
-                    continue
-            retained = node.retained
-            if retained is not None:
-                t = retained()
-                if t is not None:
-                    acc_fn(t, g, False, create_graph)
-            rule = node.rule
-            saved = node.saved
-            if saved is None or node.versions is not None or (create_graph and rule.result_pos >= 0):
-                values = unpack(node, create_graph)
-            else:
-                params = node.params
-                values = saved + params if params else saved
-            # Formulas of entries marked ``arrays`` run on the raw arrays when
-            # nothing is recorded: the same arithmetic without tensor wrappers.
-            raw = rule.arrays and not create_graph
-            if raw:
-                gx = g._data
-                if saved:
-                    values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
-            else:
-                gx = g
-            for nxt, call, shape, dt in zip(node.next, rule.callers, node.shapes, node.dtypes, strict=False):
-                if nxt is None or (needed is not None and nxt not in needed):
-                    continue
-                gi = call(gx, values)
-                if gi is None:
-                    continue
-                if gi is gx:
-                    gi = g
-                    shared.add(id(g))
-                elif raw:
-                    gi = _wrap(gi)
-                if gi._data.shape != shape:
-                    gi = sum_to_shape(gi, shape)
-                if gi._data.dtype != dt:
-                    gi = cast_grad(gi, dt, create_graph)
-                if type(nxt) is AccumulateGrad:
-                    bufs = leaf_bufs
+        node = None
+        try:
+            while heap:
+                node = pop(heap)[1]
+                g = buffers.pop(node)
+                if needed is not None:
+                    if node not in needed:
+                        continue
+                    k = targets.get(node)  # type: ignore[union-attr]
+                    if k is not None:
+                        captured[k] = g
+                    if not any(n in needed for n in node.next):
+                        continue
+                retained = node.retained
+                if retained is not None:
+                    t = retained()
+                    if t is not None:
+                        acc_fn(t, g, False, create_graph)
+                rule = node.rule
+                saved = node.saved
+                if saved is None or node.versions is not None or (create_graph and rule.result_pos >= 0):
+                    values = unpack(node, create_graph)
                 else:
-                    bufs = buffers
-                prev = bufs.get(nxt)
-                if prev is None:
-                    bufs[nxt] = gi
-                    if bufs is buffers:
-                        push(heap, (-nxt.seq, nxt))
-                elif create_graph:
-                    bufs[nxt] = prev + gi
+                    params = node.params
+                    values = saved + params if params else saved
+                # Formulas of entries marked ``arrays`` run on the raw arrays when
+                # nothing is recorded: the same arithmetic without tensor wrappers.
+                raw = rule.arrays and not create_graph
+                if raw:
+                    gx = g._data
+                    if saved:
+                        values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
                 else:
-                    bufs[nxt] = _wrap(prev._data + gi._data)
-            if not keep_graph:
-                release(node)
+                    gx = g
+                for nxt, call, shape, dt in zip(
+                    node.next, rule.callers, node.shapes, node.dtypes, strict=False
+                ):
+                    if nxt is None or (needed is not None and nxt not in needed):
+                        continue
+                    gi = call(gx, values)
+                    if gi is None:
+                        continue
+                    if gi is gx:
+                        gi = g
+                        shared.add(id(g))
+                    elif raw:
+                        gi = _wrap(gi)
+                    if gi._data.shape != shape:
+                        gi = sum_to_shape(gi, shape)
+                    if gi._data.dtype != dt:
+                        gi = cast_grad(gi, dt, create_graph)
+                    if type(nxt) is AccumulateGrad:
+                        bufs = leaf_bufs
+                    else:
+                        bufs = buffers
+                    prev = bufs.get(nxt)
+                    if prev is None:
+                        bufs[nxt] = gi
+                        if bufs is buffers:
+                            push(heap, (-nxt.seq, nxt))
+                    elif create_graph:
+                        bufs[nxt] = prev + gi
+                    else:
+                        bufs[nxt] = _wrap(prev._data + gi._data)
+                if not keep_graph:
+                    release(node)
+        except Exception:
+            if accumulate:
+                _accumulate_finished(node, heap, leaf_bufs, targets, acc_fn, create_graph)
+            raise
         for acc, g in leaf_bufs.items():
             if targets is not None:
                 k = targets.get(acc)
@@ -340,6 +348,32 @@ def run_backward(
         quiet.__exit__(None, None, None)
         GRAD_MODE.enabled = prev_mode
     return captured
+
+
+def _accumulate_finished(
+    failed: Node | None,
+    heap: list[tuple[int, Node]],
+    leaf_bufs: dict[AccumulateGrad, Tensor],
+    targets: dict[Node, int] | None,
+    acc_fn: Any,
+    create_graph: bool,
+) -> None:
+    """When a node raises mid-backward, give the leaves torch would already have updated
+    their gradient: torch runs a leaf's AccumulateGrad as soon as every gradient for it has
+    arrived, so a leaf no pending node leads to has its ``.grad`` even though backward failed.
+    """
+    pending: set[Node] = set()
+    stack = [n for _, n in heap] + ([failed] if failed is not None else [])
+    while stack:
+        n = stack.pop()
+        if n in pending:
+            continue
+        pending.add(n)
+        stack.extend(c for c in n.next if c is not None and c not in pending)
+    for acc, g in leaf_bufs.items():
+        if acc in pending or (targets is not None and acc not in targets):
+            continue
+        acc_fn(acc.variable, g, False, create_graph)
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:
@@ -367,9 +401,10 @@ def _roots(outputs: tuple[Tensor, ...], grads: Any) -> tuple[list[Node], list[Te
                 "(nothing it was computed from requires grad, or it was computed under no_grad)"
             )
         edge = gradient_edge(out)
-        if edge is not None:  # a view made under no_grad leads nowhere
-            root_grads.append(make_root_grad(out, g, i))
-            nodes.append(edge)
+        if edge is None:  # a view made under no_grad: requires_grad, but no graph to run
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        root_grads.append(make_root_grad(out, g, i))
+        nodes.append(edge)
     return nodes, root_grads
 
 

@@ -252,6 +252,20 @@ def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarra
     return grad * _wrap(coef.reshape(x.shape))
 
 
+def _where_positive(result: Any, grad: Any) -> Any:
+    # torch's threshold_backward: the gradient where the output is positive, else exactly 0
+    # (not grad * mask, which turns an infinite gradient into NaN).
+    # With create_graph it is one node reading both, as torch's threshold_backward is, so
+    # the gradient requires grad through ``result`` as well.
+    if isinstance(grad, np.ndarray):
+        return np.where(result > 0, grad, grad.dtype.type(0))
+    g, r = grad._data, result._data
+    out = np.where(r > 0, g, g.dtype.type(0))
+    if GRAD_MODE.enabled and (grad._rg or result._rg):
+        return ops.record("threshold_backward", out, (grad, result))
+    return _wrap(out)
+
+
 def zeros_of(grad: Any) -> Any:
     """A constant zero gradient shaped like ``grad`` (torch's zeros_like: no NaN from inf * 0)."""
     if isinstance(grad, np.ndarray):
@@ -365,7 +379,13 @@ DERIVATIVES: dict[str, Derivative] = {
         "SigmoidBackward0", arrays=True, self=lambda grad, result: grad * (result * (1 - result))
     ),
     "tanh": Derivative("TanhBackward0", arrays=True, self=lambda grad, result: grad * (1 - result * result)),
-    "relu": Derivative("ReluBackward0", arrays=True, self=lambda grad, result: grad * (result > 0)),
+    "threshold_backward": Derivative(
+        "ThresholdBackwardBackward0",
+        inputs=("grad_output", "self"),
+        grad_output=lambda grad, self: _where_positive(self, grad),
+        self=zeros_of,
+    ),
+    "relu": Derivative("ReluBackward0", arrays=True, self=lambda grad, result: _where_positive(result, grad)),
     "sin": Derivative("SinBackward0", self=lambda grad, self: grad * ops.cos(self)),
     "cos": Derivative("CosBackward0", self=lambda grad, self: -grad * ops.sin(self)),
     "clone": Derivative("CloneBackward0", arrays=True, self=lambda grad: grad),

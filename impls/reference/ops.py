@@ -606,13 +606,16 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         if nx == 1:
             return squeeze(matmul(unsqueeze(input, 0), other), -2)
         return squeeze(matmul(input, unsqueeze(other, -1)), -1)
+    if x.dtype == _BOOL:
+        raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if x.dtype != y.dtype:
         raise RuntimeError(
             "expected m1 and m2 to have the same dtype, but got: "
             f"{DTYPES[x.dtype].name} != {DTYPES[y.dtype].name}"
         )
     try:
-        out = np.matmul(x, y)
+        with np.errstate(all="ignore"):
+            out = np.matmul(x, y)
     except ValueError:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, x.shape))} and "
@@ -893,13 +896,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     first = tensors[0]._data.shape
+    d = _promotion.wrap_dim(dim, len(first) + 1)
     for k, t in enumerate(tensors):
         if t._data.shape != first:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 and "
                 f"{list(t._data.shape)} at entry {k}"
             )
-    d = _promotion.wrap_dim(dim, len(first) + 1)
     rt = _joined_dtype(tensors)
     out = np.stack([t._data.astype(rt, copy=False) for t in tensors], axis=d)
     if GRAD_MODE.enabled and any(t._rg for t in tensors):
@@ -1338,7 +1341,8 @@ def _inplace(self: Tensor, other: Any, outofplace: Any, to_float: bool = False) 
     def compute(old: Tensor) -> Tensor:
         res = outofplace(old, o)
         if res._data.dtype != dt:
-            res = to(res, dt) if res._rg else _wrap(res._data.astype(dt))
+            # torch casts inside the in-place kernel: the op's own node, no ToCopy node.
+            res._data = res._data.astype(dt)
         return res
 
     return _apply_inplace(self, compute)
