@@ -37,7 +37,7 @@ from gradspec.conformance.bench_results import (
     ratios,
     read_bench,
 )
-from gradspec.conformance.bench_stats import UNSTABLE_SPREAD, ratio_of_medians
+from gradspec.conformance.bench_stats import MIN_ROUNDS, UNSTABLE_SPREAD, ratio_of_medians
 from gradspec.conformance.cli import main
 from gradspec.conformance.engine import Engine
 from gradspec.spec.workloads import BASELINES, CHAIN_SIZES, LARGE_CHAIN, Trial, workload
@@ -439,6 +439,19 @@ def test_rounds_stop_once_every_ratio_is_tight() -> None:
     settings = Settings(round_s=0, min_rounds=6, max_rounds=500, workload_s=1e9, target_spread=1.05)
     measure(subjects, settings, clock=clock)
     assert len(subjects[0].samples) == 6  # constant costs: tight from the first check on
+
+
+def test_past_its_budget_a_workload_stops_at_the_fewest_rounds_an_interval_needs() -> None:
+    clock, log = FakeClock(), []
+    costs = itertools.cycle([1.0, 3.0])  # a ratio that never settles
+
+    def uneven() -> None:
+        clock.now += next(costs)
+
+    subjects = [fake_subject("reference", 1.0, clock, log), Subject("a", "engine", Trial(uneven))]
+    settings = Settings(round_s=0, min_rounds=15, max_rounds=80, workload_s=10.0, target_spread=1.01)
+    measure(subjects, settings, clock=clock)
+    assert len(subjects[0].samples) == MIN_ROUNDS  # 10 s spent after the fourth round, but 5 are needed
 
 
 def test_the_quick_run_deadline_stops_rounds_even_before_the_minimum() -> None:
