@@ -24,6 +24,7 @@ from gradspec.spec.strategies import (
     PLAIN,
     SCALAR,
     TENSOR,
+    VIEW_INPLACE,
     Graph,
     GraphSpace,
     dtypes,
@@ -192,7 +193,7 @@ def second_backward_raises_when_saved(T: Any, graph: Graph, dtype: str) -> None:
 
 @property_claim(
     "prop.second-backward-raises-exactly-when-saved",
-    statement="In PyTorch a second backward without retain_graph raises exactly when the backward passes a node that saved a tensor (a Python scalar in x·2 or x/2 is saved as one); graphs of add, sub, sum, mean, cat, stack and views can be backpropagated again, accumulating.",
+    statement="In PyTorch a second backward without retain_graph raises exactly when the backward passes a node that saved a tensor (a Python scalar in x·2 or x/2 is saved as one); graphs of add, sub, sum, mean, cat, stack, views and add_ on non-views can be backpropagated again, accumulating (after an add_ on a view PyTorch raises too; the claim leaves that case open).",
     section=SECTION,
     level=Level.PYTORCH,
     needs=GRAPH_NEEDS,
@@ -202,7 +203,8 @@ def second_backward_raises_when_saved(T: Any, graph: Graph, dtype: str) -> None:
 @given(graph=st.one_of(graphs(BOTH), graphs(LINEAR)), dtype=dtypes(BOTH.dtypes))
 def second_backward_exactly(T: Any, graph: Graph, dtype: str) -> None:
     assume(graph.loss_requires_grad)
-    saves = bool(graph.saved_by_backward() & {TENSOR, SCALAR})
+    saved = graph.saved_by_backward()
+    saves = bool(saved & {TENSOR, SCALAR})
     note = "raises: a node saved a tensor" if saves else "runs: no node saved a tensor"
     tail = ["loss.backward()", f"loss.backward()  # {note}"]
     with counterexample(lambda: graph.program(dtype, loss=PLAIN, tail=tail), cover=graph.coverage(dtype)):
@@ -215,6 +217,8 @@ def second_backward_exactly(T: Any, graph: Graph, dtype: str) -> None:
         try:
             env["loss"].backward()
         except RuntimeError as exc:
+            if VIEW_INPLACE in saved:
+                return  # PyTorch raises here (CopySlices); an engine saving nothing may not
             raise ClaimViolation(
                 "second backward through a graph that saved no tensor", "no exception", f"RuntimeError: {exc}"
             ) from exc

@@ -48,6 +48,9 @@ from gradspec.spec.claims import offers
 # in-place op on a view), and "tensor" nodes save an input or their result (x * y,
 # exp, pow, matmul, mul_ by a tensor ...).
 NEVER, SCALAR, TENSOR = "never", "scalar", "tensor"
+VIEW_INPLACE = "view-inplace"
+"""An add_ on a view: PyTorch's CopySlices node then makes a second backward raise; an
+engine that rebases the view's graph without saving anything may allow it."""
 
 VIEW_KINDS = frozenset({"reshape", "unsqueeze", "transpose", "squeeze", "slice", "expand"})
 VIEWS = VIEW_KINDS | {"detach"}
@@ -695,7 +698,7 @@ class _Drawer:
         tensor = isinstance(operand, str)
         saves = TENSOR if kind == "mul_" and tensor else SCALAR if kind == "mul_" else NEVER
         if base is not None and saves == NEVER:
-            saves = SCALAR  # PyTorch's CopySlices node keeps the view's geometry
+            saves = VIEW_INPLACE  # PyTorch's CopySlices node keeps the view's geometry
         base_value = None
         if base is not None:
             base_value = self._through_view(target, base, np.asarray(value))
