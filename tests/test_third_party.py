@@ -168,3 +168,158 @@ def test_tinygrad_lets_in_place_ops_on_leaves_through(tinygrad_engine: Any) -> N
     w = T.tensor([1.0], requires_grad=True)
     w.add_(1)
     assert w.tolist() == [2.0]
+
+
+# -- PaddlePaddle -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def paddle_engine() -> Any:
+    pytest.importorskip("paddle")
+    from gradspec.impls.paddle_engine import engine
+
+    return engine()
+
+
+def listed_examples(engine: Any, file: str) -> dict[str, Any]:
+    """The example cases an expectations file lists for ``engine``, with their entries."""
+    expectations = load_expectations(EXPECTATIONS / file)
+    return {
+        claim.id: entry
+        for claim in CLAIMS.values()
+        if claim.kind == "example" and (entry := expectations.lookup(engine.name, claim.id)) is not None
+    }
+
+
+def check_examples_against_file(engine: Any, file: str) -> None:
+    """Every example claim the engine can run passes or is listed, with the right kind of failure.
+
+    A ``fail`` entry of kind wrong-value or message-text is a ClaimViolation, one of
+    kind wrong-error-type a ClaimViolation or an exception, and an ``unsupported``
+    entry a NotImplementedError or AttributeError: what the engine lacks.
+    """
+    listed = listed_examples(engine, file)
+    for claim in CLAIMS.values():
+        if claim.kind != "example" or not claim.needs <= engine.capabilities:
+            continue
+        raised = run_claim(engine, claim.id)
+        entry = listed.get(claim.id)
+        if entry is None:
+            assert raised is None, f"{claim.id} is not listed in {file} but raised {raised!r}"
+            continue
+        assert raised is not None, f"{claim.id} is listed in {file} ({entry.reason}) but passed"
+        if entry.listed is Listed.UNSUPPORTED:
+            assert isinstance(raised, (NotImplementedError, AttributeError)), f"{claim.id}: {raised!r}"
+        elif entry.kind.value in ("wrong-value", "message-text"):
+            assert isinstance(raised, ClaimViolation), f"{claim.id}: {raised!r}"
+
+
+def test_paddle_declares_everything_but_dampening(paddle_engine: Any) -> None:
+    from gradspec.spec.capabilities import ALL_CAPABILITIES
+
+    assert ALL_CAPABILITIES - paddle_engine.capabilities == {"optim.sgd.dampening"}
+    assert paddle_engine.name == "paddle" and paddle_engine.version.startswith("3.")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["graph.value", "graph.dy-dw", "rules.accumulate", "grad.second-derivative", "backward.retain-graph"],
+)
+def test_paddle_runs_the_note_s_gradients(paddle_engine: Any, case: str) -> None:
+    assert run_claim(paddle_engine, case) is None
+
+
+def test_paddle_example_claims_fail_exactly_as_its_file_lists(paddle_engine: Any) -> None:
+    check_examples_against_file(paddle_engine, "paddle.toml")
+
+
+def test_paddle_gives_leaves_a_grad_node_and_raises_system_error_on_a_second_backward(
+    paddle_engine: Any,
+) -> None:
+    T = paddle_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    assert w.grad_fn is not None  # PyTorch: None on every leaf
+    y = T.mul(T.add(w, 2.0), T.add(w, 1.0))
+    y.backward()
+    with pytest.raises(SystemError, match="retain_graph"):  # PyTorch: RuntimeError
+        y.backward()
+
+
+def test_paddle_seeds_a_non_scalar_backward_with_ones(paddle_engine: Any) -> None:
+    T = paddle_engine.namespace
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    T.mul(x, 3.0).backward()  # PyTorch raises: grad can be implicitly created only for scalar outputs
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_paddle_refuses_in_place_on_a_leaf_and_on_its_gradients(paddle_engine: Any) -> None:
+    T = paddle_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="inplace"):  # PyTorch: RuntimeError
+        w.add_(1.0)
+    T.mul(w, 4.0).backward()
+    assert w.grad.requires_grad  # Paddle's gradient does not stop_gradient ...
+    with pytest.raises(ValueError, match="inplace"):  # ... so zeroing it in place is refused
+        w.grad.zero_()
+
+
+def test_paddle_sgd_has_no_dampening(paddle_engine: Any) -> None:
+    T = paddle_engine.namespace
+    p = T.tensor([1.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="dampening"):
+        T.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5)
+
+
+# -- micrograd ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def micrograd_engine() -> Any:
+    pytest.importorskip("micrograd")
+    from gradspec.impls.micrograd_engine import engine
+
+    return engine()
+
+
+def test_micrograd_declares_a_scalar_engine(micrograd_engine: Any) -> None:
+    lacks = {
+        "autograd.grad",
+        "no_grad",
+        "in-place",
+        "nn",
+        "optim",
+        "grad_fn",
+        "tensor.nd",
+        "op.exp",
+        "op.cat",
+    }
+    assert lacks.isdisjoint(micrograd_engine.capabilities)
+    assert {"graph", "tensor.0d", "op.relu", "op.sum"} <= micrograd_engine.capabilities
+
+
+@pytest.mark.parametrize("case", ["graph.value", "graph.dy-dw", "rules.accumulate", "graph.dynamic"])
+def test_micrograd_runs_the_note_s_gradients(micrograd_engine: Any, case: str) -> None:
+    assert run_claim(micrograd_engine, case) is None
+
+
+def test_micrograd_example_claims_fail_exactly_as_its_file_lists(micrograd_engine: Any) -> None:
+    check_examples_against_file(micrograd_engine, "micrograd.toml")
+
+
+def test_micrograd_is_scalar_only(micrograd_engine: Any) -> None:
+    T = micrograd_engine.namespace
+    assert T.tensor([[2.0]]).tolist() == [[2.0]]
+    with pytest.raises(NotImplementedError, match="scalar-only"):
+        T.tensor([1.0, 2.0])
+
+
+def test_micrograd_second_backward_counts_intermediate_gradients_again(micrograd_engine: Any) -> None:
+    T = micrograd_engine.namespace
+    w = T.tensor([1.0], requires_grad=True)
+    x = T.tensor([2.0], requires_grad=True)
+    y = T.mul(T.add(w, x), T.add(w, 1.0))
+    assert w.grad.tolist() == [0.0]  # PyTorch: None before any backward
+    y.backward()
+    assert w.grad.tolist() == [5.0]
+    y.backward()  # intermediate nodes kept their first gradients, so they flow again
+    assert w.grad.tolist() == [15.0]  # PyTorch (retain_graph=True): 10
