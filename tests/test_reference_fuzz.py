@@ -116,7 +116,7 @@ class Runner:
 
     def node_name(self, t: Any) -> str | None:
         fn = t.grad_fn
-        return None if fn is None else type(fn).__name__
+        return None if fn is None else fn.name()
 
 
 TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-11, 1e-13)}

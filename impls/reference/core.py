@@ -390,8 +390,10 @@ class Node:
     )
 
     def name(self) -> str:
-        """PyTorch's node name, e.g. ``MulBackward0``."""
-        return type(self).__name__
+        """PyTorch's node name, e.g. ``MulBackward0`` (``torch::autograd::CopySlices`` for the
+        nodes torch writes by hand in C++ rather than generating from derivatives.yaml)."""
+        cls = type(self).__name__
+        return f"torch::autograd::{cls}" if cls in _NATIVE_NODES else cls
 
     @property
     def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
@@ -405,6 +407,9 @@ class Node:
         from .autograd import apply_node
 
         return apply_node(self, grads[0], False, None)
+
+
+_NATIVE_NODES = frozenset({"AccumulateGrad", "CopySlices", "CopyBackwards"})
 
 
 class AccumulateGrad(Node):

@@ -67,6 +67,20 @@ DIFFERENCES: tuple[Difference, ...] = (
         test="tests/test_reference_regressions.py::test_difference_view_node_name_after_inplace",
     ),
     Difference(
+        name="retained-view-regenerated-eagerly",
+        behaviour=(
+            "when a view that called retain_grad() has its base modified in place, the reference "
+            "moves its retain_grad to the regenerated grad_fn at once; torch does so lazily, the "
+            "next time the view's grad_fn is read (any use of the view reads it), so a backward "
+            "through the old graph before that still fills the view's .grad"
+        ),
+        why=(
+            "lazy regeneration would make every grad_fn read check a version counter; the two "
+            "agree as soon as the view is used or inspected"
+        ),
+        test="tests/test_reference_regressions.py::test_difference_retained_view_regenerated_eagerly",
+    ),
+    Difference(
         name="double-backward-node-names",
         behaviour=(
             "gradients computed with create_graph=True carry the grad_fn of the engine's own ops "
