@@ -44,6 +44,12 @@ SECTION = "Auto Gradient › Important matters"
 LEAVES = ("w", "x", "c")  # w and x require grad, c does not
 TOL = tolerance("float64", "exact-arithmetic")
 
+
+def _dtype() -> str:
+    """float64 where the engine offers it; float32 (with its tolerance) otherwise."""
+    return "float64" if offers("dtype.float64") else "float32"
+
+
 # kind -> (program lines building y, tensors it must save, tensors it may save)
 GRAPHS: dict[str, tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {
     "note": (("{a} = w + x", "{b} = w + 1", "{y} = ({a} * {b}).sum()"), frozenset({"a", "b"}), frozenset()),
@@ -104,6 +110,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.t: dict[str, Any] = {}
         self.program: list[str] = ["import torch", ""]
         self.count = 0
+        self.tol = tolerance(_dtype(), "exact-arithmetic")
 
     def say(self, *lines: str) -> None:
         self.program.extend(lines)
@@ -120,8 +127,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             vals = [i / 10 for i in ints]
             grad = name != "c"
             suffix = ", requires_grad=True" if grad else ""
-            self.say(f"{name} = torch.tensor({vals!r}, dtype=torch.float64{suffix})")
-            self.t[name] = T.tensor(vals, dtype=T.float64, requires_grad=grad)
+            self.say(f"{name} = torch.tensor({vals!r}, dtype=torch.{_dtype()}{suffix})")
+            self.t[name] = T.tensor(vals, dtype=getattr(T, _dtype()), requires_grad=grad)
             self.model.value[name] = np.array(vals)
             self.model.grad[name] = None
             self.model.version[name] = 0
@@ -153,7 +160,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "linear": (v["w"] - v["x"]).sum(),
         }[kind]
         got = float(env["y"].item())
-        if not TOL.close(got, expected_y):
+        if not self.tol.close(got, expected_y):
             raise ClaimViolation(f"value of {names['y']}", float(expected_y), got)
         expect_equal(
             (env["y"].requires_grad, env["y"].is_leaf),
@@ -197,7 +204,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             a = g.env["names"]["a"]
             self.say(f"print({a}.grad)")
             got = g.env["a"].grad
-            if got is None or not TOL.close(values(got), g.a_grad):
+            if got is None or not self.tol.close(values(got), g.a_grad):
                 raise ClaimViolation(
                     f"{a}.grad after retain_grad() and backward",
                     g.a_grad.tolist(),
@@ -278,13 +285,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             expect_equal(
                 (t.requires_grad, t.is_leaf), (leaf != "c", True), f"(requires_grad, is_leaf) of {leaf}"
             )
-            if not TOL.close(values(t), self.model.value[leaf]):
+            if not self.tol.close(values(t), self.model.value[leaf]):
                 raise ClaimViolation(f"value of {leaf}", self.model.value[leaf].tolist(), values(t).tolist())
             want, got = self.model.grad[leaf], t.grad
             if want is None:
                 if got is not None:
                     raise ClaimViolation(f"{leaf}.grad", None, values(got).tolist())
-            elif got is None or not TOL.close(values(got), want):
+            elif got is None or not self.tol.close(values(got), want):
                 raise ClaimViolation(
                     f"{leaf}.grad", want.tolist(), None if got is None else values(got).tolist()
                 )
@@ -312,4 +319,4 @@ def lifecycle(T: Any) -> None:
             raise
         finally:
             observe("examples", count[0])
-            observe("tolerances", [describe("float64", "exact-arithmetic")])
+            observe("tolerances", [describe(_dtype(), "exact-arithmetic")])
