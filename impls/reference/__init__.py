@@ -8,8 +8,10 @@ nothing but numpy and the standard library.
 Modules, one job each:
 
 - ``core``: Tensor, dtypes, grad mode, graph Node classes;
+- ``promotion``: torch's result dtypes, dim wrapping and broadcast errors;
 - ``ops``: every op's forward computation and how it records its node, and the
   in-place ops (with the leaf rule and the version counter);
+- ``views``: views of a base, and CopySlices rebasing when one is modified in place;
 - ``derivatives``: THE derivative table (op -> node name, one vjp per input,
   written with the engine's own ops) and ``sum_to_shape``;
 - ``autograd``: the backward pass, ``autograd.grad`` / ``autograd.backward``;
@@ -41,14 +43,16 @@ A rule is taken from the table when an op records its node, so patch before
 building the graph. Ops bound directly in this namespace (``T.mul``) are the
 forward functions, not derivative rules; patching them does not change gradients.
 
-Known differences from torch: grad mode is global rather than thread-local;
-in-place ops on a view of a non-leaf do not rebase the base's graph; random
-streams differ from torch's (same seed, same numbers within this engine only).
+Inside the subset of :mod:`gradspec.spec.api` the engine follows PyTorch's
+semantics -- values, dtypes, shapes, graph flags, gradients, error classes --
+and ``tests/test_reference_fuzz.py`` checks it against torch on random whole
+programs. The known differences are listed, each with its reason and the test
+that pins it, in :data:`differences.DIFFERENCES` (see docs/reference.md).
 """
 
 from __future__ import annotations
 
-from . import autograd, derivatives, factories, functional, nn, ops, optim
+from . import autograd, derivatives, differences, factories, functional, nn, ops, optim
 from .autograd import Function  # noqa: F401
 from .core import (  # noqa: F401
     GRAD_MODE,
@@ -195,7 +199,17 @@ FloatTensor = Tensor
 
 
 __version__ = "0.1.0"
-__all__ = ["engine", "autograd", "derivatives", "factories", "functional", "nn", "ops", "optim"]
+__all__ = [
+    "engine",
+    "autograd",
+    "derivatives",
+    "differences",
+    "factories",
+    "functional",
+    "nn",
+    "ops",
+    "optim",
+]
 
 
 def is_tensor(obj: object) -> bool:
