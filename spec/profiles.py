@@ -8,6 +8,9 @@ nowhere else, so "how hard does the suite search" is one decision.
 - ``ci``: derandomized (the same examples every run, so a red CI is
   reproducible), no deadline (shared machines are noisy), sized to keep the
   whole suite on reference plus torch-cpu within about a minute on 2 cores.
+  30 random examples a property: each property then runs seeded top-up examples
+  for the (op, condition) pairs they missed (spec/catalogue.py), which is what
+  guarantees coverage; more random examples would mostly repeat reached pairs.
 - ``thorough``: about ten times the search of ``ci``, for release checks.
 """
 
