@@ -60,12 +60,15 @@ class Settings:
     max_rounds: int
     workload_s: float  # past min_rounds, stop a workload after this long even if not converged
     target_spread: float  # ... or as soon as every ratio's interval is this tight (high / low)
+    min_s: float = 0.0  # before stopping on a tight interval, rounds span at least this long
     total_s: float | None = None  # quick: the whole run, memory included, ends within this
     timing_s: float | None = None  # quick: the timing of all workloads ends within this, memory follows
     warmup: bool = True
 
 
-FULL = Settings(round_s=0.02, min_rounds=15, max_rounds=80, workload_s=15.0, target_spread=1.08)
+FULL = Settings(round_s=0.02, min_rounds=15, max_rounds=120, workload_s=15.0, target_spread=1.08, min_s=5.0)
+"""A full run: a workload's rounds span at least 5 s of the machine's life, so an interval reflects
+its swings over seconds, not over the fraction of a second a tight interval could take."""
 QUICK = Settings(
     round_s=0.004,
     min_rounds=7,
@@ -211,9 +214,9 @@ def measure(
 
     Round ``r`` times every subject once, starting from subject ``r mod n``, so
     no engine always runs first (warm caches) or last. The rounds stop at
-    ``max_rounds``; past ``min_rounds``, once every ratio to ``reference`` (the
-    first subject when no subject has that name) is tighter than
-    ``target_spread``; past ``workload_s``, once it has the few rounds an
+    ``max_rounds``; past ``min_rounds`` and ``min_s``, once every ratio to
+    ``reference`` (the first subject when no subject has that name) is tighter
+    than ``target_spread``; past ``workload_s``, once it has the few rounds an
     interval needs (:data:`~gradspec.conformance.bench_stats.MIN_ROUNDS`); and
     at ``deadline`` (the quick run's cap), even before those. ``clock`` (wall time) keeps the
     budgets; ``timer`` times the rounds (``clock`` unless given).
@@ -237,7 +240,11 @@ def measure(
         now = clock()
         if deadline is not None and now >= deadline:
             break
-        if rounds >= settings.min_rounds and _converged(running, base, settings.target_spread):
+        if (
+            rounds >= settings.min_rounds
+            and now - start >= settings.min_s
+            and _converged(running, base, settings.target_spread)
+        ):
             break
         # Past its budget a workload stops at the fewest rounds an interval needs: a round of the
         # 10^5-node chain costs seconds of untimed building, and its rounds vary little.

@@ -439,6 +439,14 @@ def test_rounds_stop_once_every_ratio_is_tight() -> None:
     settings = Settings(round_s=0, min_rounds=6, max_rounds=500, workload_s=1e9, target_spread=1.05)
     measure(subjects, settings, clock=clock)
     assert len(subjects[0].samples) == 6  # constant costs: tight from the first check on
+    # ...unless the rounds must span some seconds first: 3 ms a round, 0.3 s is a hundred rounds
+    for s in subjects:
+        s.samples.clear()
+    spanning = Settings(
+        round_s=0, min_rounds=6, max_rounds=500, workload_s=1e9, target_spread=1.05, min_s=0.3
+    )
+    measure(subjects, spanning, clock=clock)
+    assert len(subjects[0].samples) == 100
 
 
 def test_past_its_budget_a_workload_stops_at_the_fewest_rounds_an_interval_needs() -> None:
