@@ -614,7 +614,17 @@ class Draw:
                 continue
             w = self.draw(data_literal(tuple(t.shape), ints=False))
             terms.append(f"({o} * T.tensor({w}, dtype=T.{str(t.dtype).replace('torch.', '')})).sum()")
-        forms = ("backward", "backward", "twice", "modify", "clear", "gradient", "functional", "create")
+        forms = (
+            "backward",
+            "backward",
+            "twice",
+            "freed",
+            "modify",
+            "clear",
+            "gradient",
+            "functional",
+            "create",
+        )
         form = self.draw(st.sampled_from(forms + ("grad", "grad2")))
         leaves = [n for n, t in env.items() if t.is_leaf and t.requires_grad]
         if form == "gradient":
@@ -628,12 +638,16 @@ class Draw:
         if form in ("grad", "grad2") and leaves:
             ins = self.draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3, unique=True))
             cg = form == "grad2"
-            yield f"gs = T.autograd.grad(loss, [{', '.join(ins)}], create_graph={cg})"
+            go = ", grad_outputs=T.ones_like(loss)" if self.draw(st.booleans()) else ""
+            yield f"gs = T.autograd.grad(loss, [{', '.join(ins)}]{go}, create_graph={cg})"
             if cg:
                 yield "g2 = sum((g * g).sum() for g in gs)"
                 yield "g2.backward()"
         elif form == "twice":
             yield "loss.backward(retain_graph=True)"
+            yield "loss.backward()"
+        elif form == "freed":  # the second backward finds the graph freed
+            yield "loss.backward()"
             yield "loss.backward()"
         elif form == "modify":
             yield "loss.backward(retain_graph=True)"

@@ -1309,12 +1309,13 @@ def _apply_inplace(self: Tensor, compute: Any) -> Tensor:
     bump_version(self)
     if recording and res._rg:
         if self._base is not None:
-            base = _views.rebase(self, res)
+            _views.rebase(self, res)
         else:
             set_grad_fn(self, res.grad_fn)
             self._rg = True
-            base = self
-        _views.regenerate(base)
+    # The version moved: views of the base get their grad_fn regenerated, as torch does
+    # (also under no_grad, where the base's graph is unchanged but retain_grad moves).
+    _views.regenerate(self._base if self._base is not None else self)
     return self
 
 

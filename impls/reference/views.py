@@ -98,12 +98,22 @@ def rebase(view: Tensor, result: Tensor) -> Tensor:
 
 
 def regenerate(base: Tensor) -> None:
-    """Give every live view of ``base`` a grad_fn computed from the base's current one."""
+    """Give every live view of ``base`` a grad_fn computed from the base's current one.
+
+    Torch does this lazily, when a view whose version moved has its grad_fn read;
+    the reference does it when the version moves (a documented difference that only
+    shows through retain_grad on a view that is not read again before a backward).
+    """
     views = base._views
     if not views or not base._rg:
         return
-    for ref in views:
-        v = ref()
-        if v is not None and not v._no_grad_view:
-            set_grad_fn(v, replay(base, v._view_steps).grad_fn)
-            v._rg = True
+    prev = GRAD_MODE.enabled
+    GRAD_MODE.enabled = True  # regeneration records even when the in-place op ran under no_grad
+    try:
+        for ref in views:
+            v = ref()
+            if v is not None and not v._no_grad_view:
+                set_grad_fn(v, replay(base, v._view_steps).grad_fn)
+                v._rg = True
+    finally:
+        GRAD_MODE.enabled = prev
