@@ -218,8 +218,12 @@ def _elementwise(d: _Drawer, kind: str, condition: str) -> str | None:
         # A negative base needs an integer exponent; a scalar exponent is the common form.
         negative = condition == "negative:first"
         base = _fresh(d, shapes[0], _NEGATIVE if negative else _POSITIVE, True, hows[0])
-        k = d.choice(INTEGER_EXPONENTS if negative else (*INTEGER_EXPONENTS, 0.5, 1.5))
-        return None if base is None else d.binary("pow", base, k)
+        if base is None:
+            return None
+        if negative:  # an even and an odd power: a rule that drops the base's sign fails one
+            d.binary("pow", base, d.choice((3, -1)))
+            return d.binary("pow", base, d.choice((2, 2.0)))
+        return d.binary("pow", base, d.choice((*INTEGER_EXPONENTS, 0.5, 1.5)))
     if condition == "negative:first":
         domains[0] = _NEGATIVE
     if condition == "scalar":
