@@ -13,8 +13,9 @@ the stream on disk is its copy, rewritten from memory when the run ends.
   case recorded as *crash*; one that spends longer than the per-case limit on a
   case (timed by the supervisor's clock) is killed and the case recorded as
   *timeout*. A fresh worker resumes with the cases not yet recorded.
-- A worker that exits without starting any of its cases gets each left as
-  *crash*, so every selected case has exactly one outcome whatever happens.
+- A worker that exits without starting any of its cases, or does nothing for
+  the per-case limit outside any case (an engine hanging while it loads), gets
+  each left as *crash*, so every selected case has exactly one outcome.
 - Lines the supervisor refuses are integrity problems of that engine's run; a
   case concerned by one is recorded as *error* saying so, whatever the
   expectations say.
@@ -149,6 +150,7 @@ class Supervisor:
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
+        self.hung = False
         self.claims = {claim.id: claim for claim in self.cases}
         self.check = ChannelCheck(self.engine, frozenset(self.claims))
         self.run = EngineRun(self.engine)
@@ -204,11 +206,20 @@ class Supervisor:
         tail = _Tail(channel)
         process = self.launch(cases, channel)
         timed_out = False
+        quiet_since, seen = self.clock(), tail.offset
         try:
             while True:
                 returncode = process.poll()
                 self._poll(tail)
                 if returncode is not None:
+                    break
+                if tail.offset != seen or self.check.running:
+                    quiet_since, seen = self.clock(), tail.offset
+                elif self.clock() - quiet_since > self.timeout:
+                    # Hung outside any case (loading or probing the engine, between cases).
+                    _stop(process)
+                    returncode = process.returncode
+                    self.hung = True
                     break
                 late = [c for c, t0 in self.check.running.items() if self.clock() - t0 > self.timeout]
                 if late:
@@ -253,13 +264,13 @@ class Supervisor:
                 raise WorkerUsageError(
                     f"pytest refused the arguments given to the worker for {self.engine_spec}"
                 )
+            why = (
+                f"the worker did nothing for {self.timeout:g} s outside any case and was killed"
+                if self.hung
+                else f"the worker exited ({describe_exit(returncode)})"
+            )
             for case in [c for c in self.claims if c not in self.check.reported]:
-                self._lost(
-                    case,
-                    Verdict.CRASH,
-                    f"the worker exited ({describe_exit(returncode)}) without running this case",
-                    None,
-                )
+                self._lost(case, Verdict.CRASH, f"{why} without running this case", None)
         self._settle()
         return self.run
 

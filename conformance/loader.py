@@ -186,7 +186,13 @@ def describe_main(argv: list[str] | None = None) -> None:
     print("\n" + json.dumps(record), flush=True)
 
 
-def describe_engines(specs: list[str], *, usable: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
+LOAD_TIMEOUT = 300.0
+"""Seconds the loading process may take (probing an engine runs its ops) before the run is refused."""
+
+
+def describe_engines(
+    specs: list[str], *, usable: bool = False, timeout: float = LOAD_TIMEOUT
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Load ``specs`` (and with ``usable`` every registered engine that runs here) in a child process.
 
     Returns the specs and the engines' metadata; raises :class:`EngineLoadError` with
@@ -195,8 +201,19 @@ def describe_engines(specs: list[str], *, usable: bool = False) -> tuple[list[st
     """
     code = "from gradspec.conformance.loader import describe_main; describe_main()"
     argv = [sys.executable, "-c", code, *(["--usable"] if usable else []), "--", *specs]
-    done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, errors="backslashreplace", check=False)
-    lines = done.stdout.strip().splitlines()
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, text=True, errors="backslashreplace", start_new_session=True
+    ) as child:
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, 9)
+            child.communicate()
+            raise EngineLoadError(
+                f"loading the engines {' '.join(specs)} took longer than {timeout:g} s (an engine "
+                "hangs while it is imported or probed)"
+            ) from None
+    lines = out.strip().splitlines()
     try:
         record = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
@@ -204,7 +221,7 @@ def describe_engines(specs: list[str], *, usable: bool = False) -> tuple[list[st
     if not isinstance(record, dict) or record.get("schema") != DESCRIBE:
         raise EngineLoadError(
             f"loading the engines {' '.join(specs)} did not finish (the loading process ended with "
-            f"exit status {done.returncode} and no description)"
+            f"exit status {child.returncode} and no description)"
         )
     if "error" in record:
         raise EngineLoadError(str(record["error"]))

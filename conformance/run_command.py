@@ -115,7 +115,8 @@ def add_parser(commands: Any) -> None:
     run.add_argument(
         "--in-process",
         action="store_true",
-        help="run pytest in this process: no crash or hang isolation (for debugging)",
+        help="run pytest in this process: no crash or hang isolation and no protection against an "
+        "engine that tampers with gradspec (for debugging, not for gating)",
     )
     run.add_argument(
         "pytest_args",

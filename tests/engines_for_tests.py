@@ -31,9 +31,13 @@ _TORCH_CAPS = ALL_CAPABILITIES
 class TorchWith:
     """``torch`` with some attributes replaced (and optionally some hidden)."""
 
-    def __init__(self, hidden: tuple[str, ...] = (), **replaced: Any) -> None:
+    def __init__(self, hidden: tuple[str, ...] = (), *, declared: bool = False, **replaced: Any) -> None:
         self._hidden = set(hidden)
         self._replaced = replaced
+        if declared:
+            # Declared like torch, so loading never probes (calls) the replaced op: a hostile
+            # op then strikes inside a case, where the harness must contain it.
+            self.__gradspec_capabilities__ = _TORCH_CAPS
 
     def __getattr__(self, name: str) -> Any:
         if name in self._hidden:
@@ -85,8 +89,8 @@ def _hang(*args: Any, **kwargs: Any) -> Any:
 
 
 # torch.pow appears only in the autograd.grad claims; torch.cat only with grad_tensors.
-segfault_pow = TorchWith(pow=_segfault)
-hanging_cat = TorchWith(cat=_hang)
+segfault_pow = TorchWith(pow=_segfault, declared=True)
+hanging_cat = TorchWith(cat=_hang, declared=True)
 
 
 # -- engines the report tests build their reports from ---------------------------------
@@ -131,9 +135,9 @@ def _exits(status: int) -> Any:
     return exit_now
 
 
-exits_0 = TorchWith(pow=_exits(0))
-exits_1 = TorchWith(pow=_exits(1))
-exits_5 = TorchWith(pow=_exits(5))
+exits_0 = TorchWith(pow=_exits(0), declared=True)
+exits_1 = TorchWith(pow=_exits(1), declared=True)
+exits_5 = TorchWith(pow=_exits(5), declared=True)
 
 
 def _aborts(*args: Any, **kwargs: Any) -> Any:
@@ -159,11 +163,11 @@ def _system_exit(*args: Any, **kwargs: Any) -> Any:
     sys.exit(0)
 
 
-aborts_pow = TorchWith(pow=_aborts)
-killed_pow = TorchWith(pow=_killed)
-busy_cat = TorchWith(cat=_busy)
-stubborn_cat = TorchWith(cat=_ignores_sigterm)
-system_exit_pow = TorchWith(pow=_system_exit)
+aborts_pow = TorchWith(pow=_aborts, declared=True)
+killed_pow = TorchWith(pow=_killed, declared=True)
+busy_cat = TorchWith(cat=_busy, declared=True)
+stubborn_cat = TorchWith(cat=_ignores_sigterm, declared=True)
+system_exit_pow = TorchWith(pow=_system_exit, declared=True)
 
 
 def _raises(message: str) -> Any:
@@ -174,11 +178,11 @@ def _raises(message: str) -> Any:
 
 
 HUGE_MESSAGE_BYTES = 20 * 1024 * 1024
-huge_message_pow = TorchWith(pow=_raises("x" * HUGE_MESSAGE_BYTES))
+huge_message_pow = TorchWith(pow=_raises("x" * HUGE_MESSAGE_BYTES), declared=True)
 CONTROL_MESSAGE = "nul\x00 bell\x07 \x1b[31mred\x1b[0m \x1b]0;title\x07 end"
-control_message_pow = TorchWith(pow=_raises(CONTROL_MESSAGE))
+control_message_pow = TorchWith(pow=_raises(CONTROL_MESSAGE), declared=True)
 SURROGATE_MESSAGE = "lone surrogate \udc80 here"
-surrogate_message_pow = TorchWith(pow=_raises(SURROGATE_MESSAGE))
+surrogate_message_pow = TorchWith(pow=_raises(SURROGATE_MESSAGE), declared=True)
 
 
 def bracket_named() -> Engine:
@@ -220,7 +224,7 @@ def _forge_lines(*args: Any, **kwargs: Any) -> Any:
     return _wrong_mul(*args, **kwargs)
 
 
-forges_lines = TorchWith(mul=_forge_lines)
+forges_lines = TorchWith(mul=_forge_lines, declared=True)
 
 
 def _deletes_reports(*args: Any, **kwargs: Any) -> Any:
@@ -229,7 +233,7 @@ def _deletes_reports(*args: Any, **kwargs: Any) -> Any:
     return _wrong_mul(*args, **kwargs)
 
 
-deletes_reports = TorchWith(mul=_deletes_reports)
+deletes_reports = TorchWith(mul=_deletes_reports, declared=True)
 
 
 def patches_classify() -> Engine:
@@ -287,7 +291,7 @@ def _forge_facts(*args: Any, **kwargs: Any) -> Any:
     return _wrong_mul(*args, **kwargs)
 
 
-forges_facts = TorchWith(mul=_forge_facts)
+forges_facts = TorchWith(mul=_forge_facts, declared=True)
 
 
 class _Unpicklable:
@@ -317,4 +321,8 @@ def _odd_tensor(*args: Any, **kwargs: Any) -> Any:
     return torch.Tensor._make_subclass(_OddLeaf, made, made.requires_grad)
 
 
-unpicklable_leaf_grad_fn = TorchWith(tensor=_odd_tensor)
+unpicklable_leaf_grad_fn = TorchWith(tensor=_odd_tensor, declared=True)
+
+
+hangs_when_probed = TorchWith(cat=_hang)
+"""Not declared: loading probes its cat, which never returns."""

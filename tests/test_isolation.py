@@ -413,3 +413,13 @@ class ANY_CONTAINING(str):  # noqa: N801 - reads as a matcher in an assertion
         return isinstance(other, str) and str(self) in other
 
     __hash__ = str.__hash__
+
+
+def test_a_worker_hanging_outside_any_case_is_killed_and_its_cases_are_crashes(tmp_path: Path) -> None:
+    def launch(cases: Path, channel: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+
+    stream = ResultStream(tmp_path / "r.jsonl", [{"name": "e"}])
+    run = Supervisor("e", "e", CASES, stream, launch, 1, tmp_path).supervise()
+    assert {o.verdict for o in run.outcomes.values()} == {Verdict.CRASH} and len(run.outcomes) == len(IDS)
+    assert "did nothing for 1 s outside any case" in run.outcomes[IDS[0]].message

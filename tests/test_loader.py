@@ -118,3 +118,42 @@ def test_entry_point_group_registers_third_party_engines(tmp_path, monkeypatch) 
     engine = load_engine("thirdparty")
     assert engine.name == "thirdparty"
     sys.modules.pop("thirdparty_engine_mod", None)
+
+
+@pytest.mark.slow
+def test_an_engine_hanging_while_it_loads_is_refused_not_waited_for() -> None:
+    from gradspec.conformance.loader import describe_engines
+
+    with pytest.raises(EngineLoadError, match="took longer than 1 s"):
+        describe_engines(["tests.engines_for_tests:hangs_when_probed"], timeout=1)
+
+
+@pytest.mark.slow
+def test_engines_are_described_by_a_child_process_and_names_rechecked() -> None:
+    from gradspec.conformance.loader import describe_engines
+
+    specs, engines = describe_engines(["reference", "tests.engines_for_tests:declared"])
+    assert specs == ["reference", "tests.engines_for_tests:declared"]
+    assert [e["name"] for e in engines] == ["reference", "declared-graph-only"]
+    with pytest.raises(EngineLoadError, match="may not contain"):
+        describe_engines(["tests.engines_for_tests:bracket_named"])
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("torch-cpu", False),
+        ("broken<mul>", False),
+        ("a b", False),
+        ("eng[1]", True),
+        ("a\nb", True),
+        ("", True),
+        (" x", True),
+        ("a\u200bb", True),
+        ("x" * 101, True),
+    ],
+)
+def test_engine_names_that_would_break_reports_are_refused(name: str, refused: bool) -> None:
+    from gradspec.conformance.loader import name_problem
+
+    assert (name_problem(name) is not None) is refused
