@@ -280,7 +280,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (ResultsError, OSError) as exc:
             return fail(str(exc), exitcodes.HARNESS)
     written = _write_everything(recorded, report_dir, results, rewrite=not args.in_process)
-    print("\n".join(["", "gradspec conformance", *summary_lines(recorded.outcomes, engines)]))
+    if not args.in_process:  # in process, the plugin printed it in pytest's summary
+        print("\n".join(["", "gradspec conformance", *summary_lines(recorded.outcomes, engines)]))
     print("gradspec: wrote " + ", ".join(str(p) for p in written), flush=True)
     if harness_failure is not None:
         code = fail(harness_failure, exitcodes.HARNESS)
