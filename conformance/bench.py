@@ -75,8 +75,8 @@ QUICK = Settings(
     max_rounds=30,
     workload_s=3.0,
     target_spread=1.12,
-    total_s=40.0,
-    timing_s=30.0,
+    total_s=35.0,
+    timing_s=25.0,
     warmup=False,
 )
 
