@@ -59,20 +59,7 @@ def test_mygrad_declares_what_it_lacks(mygrad_engine: Any) -> None:
 
 def test_mygrad_example_claims_fail_exactly_as_its_file_lists(mygrad_engine: Any) -> None:
     """Every example claim mygrad can run either passes or is a listed divergence, and vice versa."""
-    listed = {
-        e.pattern
-        for e in load_expectations(EXPECTATIONS / "mygrad.toml").entries
-        if e.listed is Listed.FAIL and not e.pattern.startswith("prop.")
-    }
-    failing = set()
-    for claim in CLAIMS.values():
-        if claim.kind != "example" or not claim.needs <= mygrad_engine.capabilities:
-            continue
-        raised = run_claim(mygrad_engine, claim.id)
-        if raised is not None:
-            assert isinstance(raised, ClaimViolation), f"{claim.id}: {raised!r}"
-            failing.add(claim.id)
-    assert failing == listed
+    check_examples_against_file(mygrad_engine, "mygrad.toml")
 
 
 def test_mygrad_replaces_gradients_instead_of_accumulating(mygrad_engine: Any) -> None:
