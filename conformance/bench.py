@@ -32,9 +32,10 @@ import math
 import os
 import platform
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,18 @@ class Settings:
     workload_s: float  # past min_rounds, stop a workload after this long even if not converged
     target_spread: float  # ... or as soon as every ratio's interval is this tight (high / low)
     min_s: float = 0.0  # before stopping on a tight interval, rounds span at least this long
+    budget_rounds: int = MIN_ROUNDS  # past workload_s, stop once this many rounds are in
+    passes: int = 1  # each workload's rounds come in this many passes spread over the whole run
     total_s: float | None = None  # quick: the whole run, memory included, ends within this
     timing_s: float | None = None  # quick: the timing of all workloads ends within this, memory follows
     warmup: bool = True
 
 
-FULL = Settings(round_s=0.02, min_rounds=15, max_rounds=120, workload_s=15.0, target_spread=1.08, min_s=5.0)
-"""A full run: a workload's rounds span at least 5 s of the machine's life, so an interval reflects
-its swings over seconds, not over the fraction of a second a tight interval could take."""
+FULL = Settings(
+    round_s=0.02, min_rounds=15, max_rounds=120, workload_s=15.0, target_spread=1.08, min_s=5.0, passes=3
+)
+"""A full run: a workload's rounds come in three passes over the whole run and span at least 5 s,
+so an interval reflects the machine's swings over minutes, not over the second a tight one takes."""
 QUICK = Settings(
     round_s=0.004,
     min_rounds=7,
@@ -79,6 +84,28 @@ QUICK = Settings(
     timing_s=25.0,
     warmup=False,
 )
+
+
+def pass_settings(settings: Settings, last: bool) -> Settings:
+    """One of ``settings.passes`` passes: its share of the rounds and time; only the last may stop early.
+
+    A pass before the last takes its share of rounds and seconds and stops; the
+    last one continues until the intervals (over every pass's rounds) are tight,
+    or the budget is spent.
+    """
+    n = settings.passes
+    if n == 1:
+        return settings
+    return replace(
+        settings,
+        min_rounds=math.ceil(settings.min_rounds / n),
+        max_rounds=math.ceil(settings.max_rounds / n),
+        workload_s=settings.workload_s / n,
+        min_s=settings.min_s / n,
+        budget_rounds=math.ceil(settings.budget_rounds / n),
+        target_spread=settings.target_spread if last else math.inf,
+        passes=1,
+    )
 
 
 @dataclass
@@ -248,7 +275,7 @@ def measure(
             break
         # Past its budget a workload stops at the fewest rounds an interval needs: a round of the
         # 10^5-node chain costs seconds of untimed building, and its rounds vary little.
-        if now - start >= settings.workload_s and rounds >= MIN_ROUNDS:
+        if now - start >= settings.workload_s and rounds >= settings.budget_rounds:
             break
     return clock() - start
 
@@ -435,27 +462,43 @@ def run_benchmarks(
     )
     pairs = list(zip(specs, engines, strict=True))
     chains: list[tuple[dict[str, Any], str, str]] = []  # (row, engine spec, workload): memory to measure
-    for i, workload in enumerate(chosen):
+    prepared: list[tuple[Workload, list[Subject]]] = []
+    for workload in chosen:
         subjects = _warmed(subjects_for(workload, pairs, outcome), settings, workload, outcome, timer)
-        if not subjects:
+        if subjects:
+            prepared.append((workload, subjects))
+        else:
             say(f"  {workload.name:20s} no engine could run it")
-            continue
-        share = None
-        if deadline is not None:
-            share = clock() + max(0.0, deadline - clock()) / (len(chosen) - i)
-        spent = measure(subjects, settings, deadline=share, reference=reference, clock=clock, timer=timer)
-        for s in subjects:
-            if s.error:
-                outcome.failed.append({"item": f"{workload.name}[{s.name}]", "error": s.error})
-        subjects = [s for s in subjects if not s.error]
-        if not subjects:
-            say(f"  {workload.name:20s} failed on every engine")
-            continue
-        say(progress_line(workload, subjects, reference, spent))
-        for s in subjects:
-            rows.append(_row(workload, s))
-            if memory and workload.series == "deep_chain" and s.kind == "engine":
-                chains.append((rows[-1], s.engine_spec, workload.name))
+    spent: dict[str, float] = defaultdict(float)
+    for p in range(settings.passes):
+        last = p == settings.passes - 1
+        step = pass_settings(settings, last)
+        if settings.passes > 1:
+            say(f"  pass {p + 1} of {settings.passes}" + (": until the intervals are tight" if last else ""))
+        for i, (workload, subjects) in enumerate(prepared):
+            live = [s for s in subjects if not s.error]
+            if not live:
+                continue
+            share = None
+            if deadline is not None:
+                share = clock() + max(0.0, deadline - clock()) / (len(prepared) - i)
+            spent[workload.name] += measure(
+                live, step, deadline=share, reference=reference, clock=clock, timer=timer
+            )
+            if not last:
+                continue
+            for s in subjects:
+                if s.error:
+                    outcome.failed.append({"item": f"{workload.name}[{s.name}]", "error": s.error})
+            if not any(not s.error for s in subjects):
+                say(f"  {workload.name:20s} failed on every engine")
+                continue
+            live = [s for s in subjects if not s.error]
+            say(progress_line(workload, live, reference, spent[workload.name]))
+            for s in live:
+                rows.append(_row(workload, s))
+                if memory and workload.series == "deep_chain" and s.kind == "engine":
+                    chains.append((rows[-1], s.engine_spec, workload.name))
     if chains:
         say(f"  peak memory of the deep chain: {len(chains)} fresh processes")
     for row, spec, name in chains:

@@ -43,7 +43,9 @@ SLOW_TESTS: dict[str, str] = {
     "tests/test_cli.py::test_baseline_regression_fails_the_gate": "gradspec run subprocesses (30 s)",
     "tests/test_cli.py::test_unexpected_pass_fails_only_under_strict": "gradspec run subprocesses (29 s)",
     "tests/test_cli.py::test_expectations_turn_listed_failures_into_a_passing_gate": "subprocesses (19 s)",
-    "tests/test_cli.py::test_no_case_selected_exits_2": "gradspec run subprocesses (16 s)",
+    "tests/test_cli.py::test_a_selection_of_nothing_is_refused_before_the_run_and_keeps_the_last_reports": (
+        "gradspec run subprocesses (16 s, as test_no_case_selected_exits_2)"
+    ),
     "tests/test_cli.py::test_engine_with_nothing_applicable_is_not_conforming": "a subprocess (9 s)",
     "tests/test_cli.py::test_wrong_engine_exits_1": "a gradspec run subprocess (9 s)",
     "tests/test_cli.py::test_unreadable_baseline_exits_2": "a gradspec run subprocess (7 s)",

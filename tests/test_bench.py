@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ import pytest
 
 from gradspec.conformance import svg
 from gradspec.conformance.bench import (
+    FULL,
     QUICK,
     Outcome,
     Settings,
     Subject,
     measure,
+    pass_settings,
     select_workloads,
     subjects_for,
 )
@@ -515,3 +518,12 @@ def test_hand_derived_step_follows_the_engines_step() -> None:
     engine_losses = [engine_step().item() for _ in range(8)]
     numpy_losses = [numpy_step() for _ in range(8)]
     assert numpy_losses == pytest.approx(engine_losses, rel=1e-5)
+
+
+def test_a_full_run_spreads_each_workloads_rounds_over_passes() -> None:
+    first, last = pass_settings(FULL, last=False), pass_settings(FULL, last=True)
+    assert FULL.passes == 3 and first.passes == last.passes == 1
+    assert first.min_rounds == last.min_rounds == 5 and first.min_s == pytest.approx(FULL.min_s / 3)
+    assert first.target_spread == math.inf  # an early pass never stops on a tight interval...
+    assert last.target_spread == FULL.target_spread  # ...the last one judges every pass's rounds
+    assert pass_settings(QUICK, last=True) is QUICK  # one pass: the quick run's cap stays simple
