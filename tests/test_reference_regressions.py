@@ -292,6 +292,16 @@ def test_domain_edges_give_values_without_warnings() -> None:
     same(program)
 
 
+def test_scalar_powers_follow_torchs_kernel_at_signed_zero_and_infinities() -> None:
+    def program(T: Any) -> Any:
+        x = T.tensor([-0.0, 0.0, -1.0, float("inf"), float("-inf"), float("nan")], requires_grad=True)
+        outs = [x**k for k in (0, 1, 0.5, 2, 3, -0.5, -1, -2, 2.5)]
+        sum(o.sum() for o in outs).backward()
+        return [1 / o for o in outs], x.grad  # 1 / o shows the sign of a zero
+
+    same(program)
+
+
 def test_relu_gradient_is_zero_where_output_is_not_positive_even_for_infinite_grads() -> None:
     def program(T: Any) -> Any:
         x = T.tensor([1.0, -1.0], requires_grad=True)

@@ -37,6 +37,7 @@ from .core import (  # noqa: F401 - re-exported: the graph's names live in T.aut
     gradient_edge,
     node_class,
 )
+from .quiet import quiet
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -168,7 +169,7 @@ def apply_node(node: Node, grad: Tensor, create_graph: bool, needed: set[Node] |
     shapes = node.shapes
     sum_to_shape = _derivatives.sum_to_shape
     out: list[Tensor | None] = []
-    with np.errstate(all="ignore"):
+    with quiet():
         for i, nxt in enumerate(node.next):
             if nxt is None or (needed is not None and nxt not in needed):
                 out.append(None)
@@ -262,8 +263,8 @@ def run_backward(
     push = heappush
     prev_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
-    quiet = np.errstate(all="ignore")  # log(0), 0 * inf in formulas: values, never warnings
-    quiet.__enter__()
+    silent = quiet()  # log(0), 0 * inf in formulas: values, never warnings
+    silent.__enter__()
     try:
         node = None
         try:
@@ -345,7 +346,7 @@ def run_backward(
                     continue
             acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None, create_graph)
     finally:
-        quiet.__exit__(None, None, None)
+        silent.__exit__(None, None, None)
         GRAD_MODE.enabled = prev_mode
     return captured
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import ops
 from .core import GRAD_MODE, Tensor, _wrap, node_class
+from .quiet import quiet
 
 Formula = Callable[..., Any]
 
@@ -293,7 +294,7 @@ def _pow_tensor_exponent(grad: Tensor, self: Tensor, exponent: Tensor, result: T
 
 def _rpow_exponent(grad: Tensor, exponent: Tensor, result: Tensor, base: Any) -> Tensor:
     # d(b^y)/dy = b^y log b; for b == 0 taken as 0 where y >= 0, as torch does.
-    with np.errstate(all="ignore"):
+    with quiet():
         log_base = float(np.log(np.float64(base)))
     if base == 0:
         return grad * ops.where(ops.ge(exponent, 0), 0.0, result * log_base)

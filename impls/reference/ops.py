@@ -26,6 +26,7 @@ from . import derivatives as _derivatives
 from . import promotion as _promotion
 from . import views as _views
 from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, set_grad_fn, to_np_dtype
+from .quiet import quiet
 
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order: backward runs newest first
@@ -191,6 +192,34 @@ def _binary(name: str, fn: Any, to_float: bool = False, no_bool: str | None = No
     """
 
     def op(input: Any, other: Any) -> Tensor:
+        # Fast path, the common case: a float tensor with a tensor of its dtype, or with a
+        # Python float or int (the result keeps the tensor's dtype; NumPy keeps the number
+        # weak, as torch keeps a wrapped number). Anything else takes the general path.
+        if type(input) is Tensor:
+            x = input._data
+            if x.dtype.kind == "f":
+                to = type(other)
+                if to is Tensor:
+                    y = other._data
+                    fast = y.dtype == x.dtype
+                else:
+                    y = other
+                    fast = to is builtins.float or to is builtins.int
+                if fast:
+                    with quiet():
+                        try:
+                            out = fn(x, y)
+                        except ValueError:
+                            raise _broadcast_error(input, other) from None
+                    if type(out) is not np.ndarray:
+                        out = np.asarray(out)
+                    if (input._rg or (to is Tensor and other._rg)) and GRAD_MODE.enabled:
+                        return record(name, out, (input, other))
+                    res = _new(Tensor)  # _wrap, inlined: the backward pass runs this path
+                    res._data = out
+                    res._rg = False
+                    res.grad_fn = None
+                    return res
         a, b = _operand(input), _operand(other)
         if no_bool and (_is_bool(a) or _is_bool(b)):
             raise RuntimeError(no_bool)
@@ -203,7 +232,7 @@ def _binary(name: str, fn: Any, to_float: bool = False, no_bool: str | None = No
             rt = _promotion.result_type(a, b)
         if to_float and rt.kind != "f":
             rt = _promotion.DEFAULT_FLOAT
-        with np.errstate(all="ignore"):
+        with quiet():
             try:
                 out = fn(_cast(a, rt), _cast(b, rt))
             except ValueError:
@@ -277,13 +306,38 @@ def _int_power(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     return np.where(neg, inv, safe).astype(safe.dtype)
 
 
+def _scalar_power(x: np.ndarray, k: Any) -> np.ndarray:
+    """x ** k for a float tensor and a number, as torch's CPU kernel computes it: exponents
+    0.5, 2, 3, -0.5, -1, -2 go through sqrt and products, which differ from pow at the
+    edges (``(-0.0) ** -0.5`` is -inf, ``(-0.0) ** 0.5`` is -0.0)."""
+    if k == 0:
+        return np.ones_like(x)
+    if k == 1:
+        return np.array(x)
+    if k == 0.5:
+        return np.sqrt(x)
+    if k == 2:
+        return x * x
+    if k == 3:
+        return x * x * x
+    if k == -0.5:
+        return 1 / np.sqrt(x)
+    if k == -1:
+        return 1 / x
+    if k == -2:
+        return 1 / (x * x)
+    return np.power(x, x.dtype.type(k))
+
+
 def _pow_values(base: Any, exponent: Any, rt: np.dtype) -> np.ndarray:
     if rt.kind == "b":
         raise RuntimeError("\"pow\" not implemented for 'Bool'")
     x, y = _cast(base, rt), _cast(exponent, rt)
-    with np.errstate(all="ignore"):
+    with quiet():
         try:
-            if rt.kind == "f":
+            if rt.kind == "f" and isinstance(base, Tensor) and not isinstance(exponent, Tensor):
+                out = _scalar_power(np.asarray(x), y)
+            elif rt.kind == "f":
                 out = np.power(x, y)
             else:
                 out = _int_power(np.asarray(x), np.asarray(y))
@@ -327,7 +381,7 @@ def _unary(name: str, fn: Any, doc: str, kind: str = "float", bool_error: str | 
                 raise RuntimeError(bool_error)
             if kind == "float":
                 x = x.astype(_F32)
-        with np.errstate(all="ignore"):
+        with quiet():
             out = fn(x)
         if input._rg and GRAD_MODE.enabled:
             return record(name, out, (input,))
@@ -386,7 +440,7 @@ def _compare(fn: Any, name: str) -> Any:
     def op(input: Any, other: Any) -> Tensor:
         a, b = _operand(input), _operand(other)
         rt = _promotion.result_type(a, b)
-        with np.errstate(all="ignore"):
+        with quiet():
             try:
                 out = fn(_cast(a, rt), _cast(b, rt))
             except ValueError:
@@ -465,7 +519,7 @@ def sum(
     if npd is None and x.dtype.kind in "bu":
         npd = np.dtype(np.int64)
     if dim is None or (isinstance(dim, (tuple, list)) and not builtins.len(dim)):
-        with np.errstate(all="ignore"):
+        with quiet():
             out = np.sum(x, dtype=npd)
         if keepdim and dim is not None:
             out = np.reshape(out, (1,) * x.ndim)
@@ -480,7 +534,7 @@ def sum(
             return record("sum", out, (input,), {"self_shape": x.shape})
         return _wrap(out)
     dims = _dims(dim, x.ndim)
-    with np.errstate(all="ignore"):
+    with quiet():
         out = np.sum(x, axis=dims, keepdims=keepdim, dtype=npd)
     if input._rg and GRAD_MODE.enabled:
         return record("sum_dim", out, (input,), {"self_shape": x.shape, "dim": dims, "keepdim": keepdim})
@@ -497,7 +551,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         )
     npd = to_np_dtype(dtype)
     if dim is None or (isinstance(dim, (tuple, list)) and not builtins.len(dim)):
-        with np.errstate(all="ignore"):  # sum / count: the mean of nothing is 0 / 0 = nan
+        with quiet():  # sum / count: the mean of nothing is 0 / 0 = nan
             out = np.asarray(np.true_divide(np.sum(x, dtype=npd), x.size, dtype=npd or x.dtype))
         if npd is None and out.dtype != x.dtype:
             out = out.astype(x.dtype)
@@ -517,7 +571,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     count = 1
     for d in dims:
         count *= x.shape[d]
-    with np.errstate(all="ignore"):
+    with quiet():
         out = np.asarray(
             np.true_divide(np.sum(x, axis=dims, keepdims=keepdim, dtype=npd), count, dtype=npd or x.dtype)
         )
@@ -614,7 +668,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             f"{DTYPES[x.dtype].name} != {DTYPES[y.dtype].name}"
         )
     try:
-        with np.errstate(all="ignore"):
+        with quiet():
             out = np.matmul(x, y)
     except ValueError:
         raise RuntimeError(
@@ -1054,7 +1108,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     rt = _promotion.result_type(input, lo, hi)
     lo = _cast(lo, rt) if lo is not None else None
     hi = _cast(hi, rt) if hi is not None else None
-    with np.errstate(all="ignore"):
+    with quiet():
         out = np.asarray(np.clip(_cast(input, rt), lo, hi), dtype=rt)
     if input._rg and GRAD_MODE.enabled:
         return record("clamp", out, (input,), {"min": lo, "max": hi})
