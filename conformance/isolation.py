@@ -42,6 +42,8 @@ from gradspec.conformance.results import ResultStream
 from gradspec.spec.claims import Claim
 
 POLL_SECONDS = 0.05
+STARTUP_SECONDS = 300.0
+"""The least a worker is given to start and load its engine before it counts as hung."""
 USAGE_EXIT = 4  # pytest: the command line was wrong (say, a bad argument after --)
 
 Launch = Callable[[Path, Path], "subprocess.Popen[bytes]"]
@@ -148,9 +150,13 @@ class Supervisor:
     workdir: Path
     expectations: Expectations | None = None
     clock: Callable[[], float] = time.monotonic
+    idle_timeout: float | None = None
+    """Seconds a worker may report nothing outside any case (starting, loading torch, probing);
+    by default the per-case limit, but never under :data:`STARTUP_SECONDS`."""
 
     def __post_init__(self) -> None:
         self.hung = False
+        self.idle_limit = self.idle_timeout or max(self.timeout, STARTUP_SECONDS)
         self.claims = {claim.id: claim for claim in self.cases}
         self.check = ChannelCheck(self.engine, frozenset(self.claims))
         self.run = EngineRun(self.engine)
@@ -215,7 +221,7 @@ class Supervisor:
                     break
                 if tail.offset != seen or self.check.running:
                     quiet_since, seen = self.clock(), tail.offset
-                elif self.clock() - quiet_since > self.timeout:
+                elif self.clock() - quiet_since > self.idle_limit:
                     # Hung outside any case (loading or probing the engine, between cases).
                     _stop(process)
                     returncode = process.returncode
@@ -265,7 +271,7 @@ class Supervisor:
                     f"pytest refused the arguments given to the worker for {self.engine_spec}"
                 )
             why = (
-                f"the worker did nothing for {self.timeout:g} s outside any case and was killed"
+                f"the worker did nothing for {self.idle_limit:g} s outside any case and was killed"
                 if self.hung
                 else f"the worker exited ({describe_exit(returncode)})"
             )
