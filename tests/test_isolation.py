@@ -26,6 +26,7 @@ def run_gradspec(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProces
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        errors="backslashreplace",  # pytest's report echoes an engine's undecodable bytes
         timeout=600,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HYPOTHESIS_PROFILE": "ci"},
     )
