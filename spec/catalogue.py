@@ -64,6 +64,8 @@ SINGLE = ("negative", "0-d", *OPERAND)
 
 CONDITIONS: dict[str, tuple[str, ...]] = {
     **{kind: ("any", *ELEMENTWISE) for kind in _BINARY},
+    "pow": ("any", "scalar", "negative:first", "negative:even-power", "negative:odd-power", "0-d", *OPERAND),
+    "pow-tensor": ("any", *GRAD, "broadcast:first", "broadcast:second", "negative:second", "0-d", *OPERAND),
     "matmul": ("any", *GRAD, "negative:first", "negative:second", *OPERAND),
     **{
         kind: ("any", *(c for c in SINGLE if c != "negative" or kind not in POSITIVE_ONLY)) for kind in _UNARY
@@ -131,10 +133,15 @@ def _strict_partner(d: _Drawer, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(partner)
 
 
-def _fresh(d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool, how: str | None) -> str | None:
-    """A tensor of ``shape`` in ``domain``: a new leaf, or made a view, changed in place, or used twice."""
+def _fresh(
+    d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool, how: str | None, *, view: str | None = None
+) -> str | None:
+    """A tensor of ``shape`` in ``domain``: a new leaf, or made a view, changed in place, or used twice.
+
+    ``view`` names the view kind to prefer (where it fits ``shape``).
+    """
     if how == "view":
-        return _as_view(d, shape, domain, rg)
+        return _as_view(d, shape, domain, rg, prefer=view)
     if how == "in-place":
         return _as_inplace(d, shape, domain, rg)
     name = d.new_leaf(shape, domain, rg)
@@ -143,7 +150,9 @@ def _fresh(d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool, how: str |
     return name
 
 
-def _as_view(d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool) -> str | None:
+def _as_view(
+    d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool, prefer: str | None = None
+) -> str | None:
     """A view of ``shape``: of a new leaf whose shape the view turns into ``shape``."""
     options: list[tuple[str, tuple[int, ...], tuple[int, ...] | None]] = []
     if not shape:
@@ -166,7 +175,8 @@ def _as_view(d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool) -> str |
             options.append(("unsqueeze", (*shape[:i], *shape[i + 1 :]), shape))
     if not options:
         return None
-    how, source, to = d.choice(options)
+    preferred = [o for o in options if o[0] == prefer]
+    how, source, to = d.choice(preferred or options)
     return d.view(how, d.new_leaf(source, domain, rg), to=to)
 
 
@@ -199,7 +209,7 @@ def _operand_hows(d: _Drawer, condition: str) -> list[str | None]:
     return hows
 
 
-def _elementwise(d: _Drawer, kind: str, condition: str) -> str | None:
+def _elementwise(d: _Drawer, kind: str, condition: str, *, tensor_exponent: bool = False) -> str | None:
     rg = _grad_pattern(d, condition)
     hows = _operand_hows(d, condition)
     if condition == "0-d":
@@ -214,10 +224,11 @@ def _elementwise(d: _Drawer, kind: str, condition: str) -> str | None:
     domains = [_POSITIVE, _ANY] if kind == "pow" else [_ANY, _NONZERO if kind == "div" else _ANY]
     if condition == "negative:second":
         domains[1] = _NEGATIVE
-    if kind == "pow" and (condition in ("negative:first", "scalar")):
-        # A negative base needs an integer exponent; a scalar exponent is the common form.
-        negative = condition == "negative:first"
-        base = _fresh(d, shapes[0], _NEGATIVE if negative else _POSITIVE, True, hows[0])
+    if kind == "pow" and not tensor_exponent:  # pow-tensor draws a tensor exponent
+        # A negative base needs an integer exponent.
+        negative = condition.startswith("negative")
+        how = condition if condition in OPERAND else None
+        base = _fresh(d, shapes[0], _NEGATIVE if negative else _POSITIVE, True, how)
         if base is None:
             return None
         if negative:  # an even and an odd power: a rule that drops the base's sign fails one
@@ -248,8 +259,9 @@ def _matmul(d: _Drawer, condition: str) -> str | None:
         _NEGATIVE if condition == "negative:first" else _ANY,
         _NEGATIVE if condition == "negative:second" else _ANY,
     ]
-    a = _fresh(d, (n, k), domains[0], rg[0], hows[0])
-    b = _fresh(d, (k, m), domains[1], rg[1], hows[1])
+    # A transposed operand reads its memory out of order: the view a matrix product meets most.
+    a = _fresh(d, (n, k), domains[0], rg[0], hows[0], view="transpose")
+    b = _fresh(d, (k, m), domains[1], rg[1], hows[1], view="transpose")
     return None if a is None or b is None else d.matmul(a, b)
 
 
@@ -341,6 +353,8 @@ def focus_step(d: _Drawer, pair: str) -> bool:
     kind, condition = pair.split("|")
     if kind in _BINARY:
         made = _elementwise(d, kind, condition)
+    elif kind == "pow-tensor":
+        made = _elementwise(d, "pow", condition, tensor_exponent=True)
     elif kind == "matmul":
         made = _matmul(d, condition)
     elif kind in _UNARY:

@@ -47,7 +47,7 @@ def test_an_engine_without_a_feature_gets_no_pair_of_it() -> None:
     with offering(caps):
         pairs = graph_catalogue(GraphSpace())
     kinds = {p.split("|")[0] for p in pairs}
-    assert kinds <= {"add", "mul", "pow", "detach", "sum", "reshape", "expand"} | {"sum-dim"}
+    assert kinds <= {"add", "mul", "pow", "pow-tensor", "detach", "sum", "reshape", "expand"} | {"sum-dim"}
     assert not any(p.endswith("|0-d") or p.endswith("|in-place") for p in pairs)
 
 
