@@ -200,6 +200,25 @@ def compare_state(tr: Runner, rr: Runner) -> str | None:
         if name in tt or name in ("T", "np") or name.startswith("__"):
             continue
         w = rr.env.get(name)
+        if isinstance(v, torch.nn.Module):  # compare its parameters and their gradients
+            pv, pw = list(v.parameters()), list(w.parameters())
+            if len(pv) != len(pw):
+                return f"{name}: torch has {len(pv)} parameters, reference {len(pw)}"
+            for k, (a, b) in enumerate(zip(pv, pw, strict=True)):
+                why = (
+                    compare_tensor(f"{name}.param{k}", tr, rr, a, b)
+                    or compare_tensor(f"{name}.param{k}.grad", tr, rr, a.grad, b._grad)
+                    if (a.grad is None) == (b._grad is None) and a.grad is not None
+                    else (
+                        compare_tensor(f"{name}.param{k}", tr, rr, a, b)
+                        or (
+                            None if (a.grad is None) == (b._grad is None) else f"{name}.param{k}.grad differs"
+                        )
+                    )
+                )
+                if why:
+                    return why
+            continue
         if isinstance(v, (tuple, list)) and v and isinstance(v[0], torch.Tensor):
             if not (isinstance(w, (tuple, list)) and len(w) == len(v)):
                 return f"{name}: torch {v}, reference {w}"
@@ -568,6 +587,39 @@ class Draw:
             return f"{name} = tuple({x}.shape)"
         return f"{name} = {x}.float()"
 
+    def model(self) -> str:
+        """nn: a Linear layer with weights copied in (random inits differ), an activation module,
+        or a loss module."""
+        x = self.pick(lambda t: t.dim() == 2 and t.dtype == torch.float32)
+        if x is None:
+            return self.leaf()
+        name = self.fresh()
+        n, k = tuple(self.runner.env[x].shape)
+        form = self.draw(st.sampled_from(("linear", "linear", "act", "mse", "bce", "ce")))
+        if form == "linear":
+            j = self.draw(st.integers(1, 3))
+            w = self.draw(data_literal((j, k), ints=False))
+            b = self.draw(data_literal((j,), ints=False))
+            return (
+                f"m = T.nn.Linear({k}, {j})\nwith T.no_grad():\n    m.weight.copy_(T.tensor({w}))\n"
+                f"    m.bias.copy_(T.tensor({b}))\n{name} = m({x})"
+            )
+        if form == "act":
+            act = self.draw(st.sampled_from(("Sigmoid", "ReLU")))
+            return f"{name} = T.nn.Sequential(T.nn.{act}())({x})"
+        if form == "mse":
+            y = self.pick(lambda t: tuple(t.shape) == (n, k) and t.dtype == torch.float32) or x
+            return f"{name} = T.nn.MSELoss()({x}, {y})"
+        if form == "bce":
+            target = self.draw(
+                st.lists(
+                    st.lists(st.sampled_from((0.0, 1.0, 0.5)), min_size=k, max_size=k), min_size=n, max_size=n
+                )
+            )
+            return f"{name} = T.nn.BCELoss()(T.sigmoid({x}), T.tensor({target!r}))"
+        classes = self.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
+        return f"{name} = T.nn.CrossEntropyLoss()({x}, T.tensor({classes!r}))"
+
     FAMILIES = (
         ("leaf", 3),
         ("binary", 5),
@@ -583,6 +635,7 @@ class Draw:
         ("inplace", 4),
         ("retain", 1),
         ("read", 1),
+        ("model", 1),
     )
 
     def statement(self) -> str:

@@ -707,9 +707,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias in one node (torch's AddmmBackward0), without copies."""
     x, w = input._data, weight._data
     # ndarray.dot is matmul for matrices, with less call overhead (it matters at 200x2).
-    out = x.dot(w.T) if x.ndim == 2 and w.ndim == 2 else np.matmul(x, w.T)
-    if bias is not None:
-        out += bias._data
+    with quiet():
+        out = x.dot(w.T) if x.ndim == 2 and w.ndim == 2 else np.matmul(x, w.T)
+        if bias is not None:
+            out += bias._data
     if (input._rg or weight._rg or (bias is not None and bias._rg)) and GRAD_MODE.enabled:
         return record("linear", out, (input, weight, bias))
     return _wrap(out)
@@ -1178,7 +1179,7 @@ def binary_cross_entropy(
             f"Using a target size ({Size(y.shape)}) that is different to the input size "
             f"({Size(x.shape)}) is deprecated. Please ensure they have the same size."
         )
-    with np.errstate(divide="ignore"):
+    with quiet():
         logx = np.log(x)
         log1mx = np.log1p(-x)
     np.maximum(logx, -100, out=logx)
@@ -1200,8 +1201,9 @@ def binary_cross_entropy(
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of squared differences."""
     tgt = _const(target)
-    d = input._data - tgt._data
-    out = _reduce(d * d, reduction, input._data.dtype)
+    with quiet():
+        d = input._data - tgt._data
+        out = _reduce(d * d, reduction, input._data.dtype)
     if (input._rg or tgt._rg) and GRAD_MODE.enabled:
         return record("mse_loss", out, (input, tgt), {"reduction": reduction})
     return _wrap(out)
