@@ -52,11 +52,14 @@ def test_wrong_engine_exits_1(tmp_path: Path) -> None:
 
 
 def test_unknown_engine_exits_2_before_any_case(tmp_path: Path) -> None:
+    from gradspec.conformance.loader import registered_engines
+
     done = gradspec("run", "--engine", "torch-cpu", "--engine", "nope", "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "gradspec: error: unknown engine 'nope'; available: mygrad, reference, tinygrad, torch-cpu, "
-        "torch-cuda, torch, or module:attr"
+        "gradspec: error: unknown engine 'nope'; available: "
+        + ", ".join(registered_engines())
+        + ", torch, or module:attr"
     ]
     assert not (tmp_path / "out" / "results.jsonl").exists()
 
