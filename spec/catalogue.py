@@ -251,7 +251,9 @@ def _elementwise(d: _Drawer, kind: str, condition: str, *, tensor_exponent: bool
 
 def _matmul(d: _Drawer, condition: str) -> str | None:
     rg = _grad_pattern(d, condition)
-    hows = _operand_hows(d, condition)
+    # Both operands views: each input's gradient reads the other operand, so a rule
+    # that mishandles a view shows whichever input it differentiates.
+    hows = ["view", "view"] if condition == "view" else _operand_hows(d, condition)
     n, k, m = d.integer(1, 3), d.integer(1, 3), d.integer(1, 3)
     if condition == "any":  # square operands, where a transposed derivative still fits
         k = m = n
