@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pytest_benchmark.stats import Stats
 
 from gradspec.conformance.bench_memory import measure_peak_memory
 from gradspec.conformance.bench_stats import MIN_ROUNDS, ratio_of_medians
@@ -333,21 +334,20 @@ def _warmed(
 
 
 def _stats(samples: Sequence[float], iterations: int) -> dict[str, Any]:
-    data = np.asarray(samples, dtype=float)
-    q1, median, q3 = (float(v) for v in np.quantile(data, [0.25, 0.5, 0.75]))
-    return {
-        "min": float(data.min()),
-        "max": float(data.max()),
-        "mean": float(data.mean()),
-        "stddev": float(data.std(ddof=1)) if data.size > 1 else 0.0,
-        "median": median,
-        "q1": q1,
-        "q3": q3,
-        "iqr": q3 - q1,
-        "rounds": int(data.size),
-        "iterations": iterations,
-        "data": [float(v) for v in data],
-    }
+    """pytest-benchmark's statistics of one subject's rounds, plus the rounds themselves.
+
+    The row is computed by pytest-benchmark's own ``Stats`` (median, quartiles,
+    outliers, ops), so bench.json reads like the JSON its ``--benchmark-json``
+    writes; the timing loop is gradspec's because pytest-benchmark times one test
+    at a time and cannot interleave engines round by round.
+    """
+    stats = Stats()
+    for seconds in samples:
+        stats.update(float(seconds))
+    row: dict[str, Any] = dict(stats.as_dict())
+    row["iterations"] = iterations
+    row["data"] = [float(v) for v in samples]
+    return row
 
 
 def _row(workload: Workload, subject: Subject) -> dict[str, Any]:
