@@ -22,7 +22,7 @@ import pytest
 
 from gradspec.conformance.json_report import report_schema
 from gradspec.conformance.loader import EngineLoadError, load_engine
-from gradspec.spec.claims import all_claims
+from gradspec.spec.claims import SPEC_VERSION, all_claims
 
 jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("torch")
@@ -185,7 +185,7 @@ def test_report_json_validates_against_the_shipped_schema(document: dict) -> Non
     jsonschema.Draft202012Validator.check_schema(report_schema())
     jsonschema.validate(document, report_schema(), cls=jsonschema.Draft202012Validator)
     assert document["schema"] == "gradspec-report/1"
-    assert document["spec_version"] == "1"
+    assert document["spec_version"] == SPEC_VERSION
     torch_meta = next(e for e in document["engines"] if e["name"] == "torch-cpu")
     assert {"version", "device", "python", "platform"} <= set(torch_meta)
 
@@ -376,7 +376,13 @@ def test_a_run_with_no_cases_reports_that_nothing_was_verified(run_dir: Path, tm
     assert built.returncode == 1
     assert "empty run verifies nothing" in built.stderr
     document = json.loads((tmp_path / "report.json").read_text())
-    assert document["summary"] == {"cases": 0, "claims": 0, "verdicts": {}, "conforming": False}
+    assert document["summary"] == {
+        "cases": 0,
+        "claims": 0,
+        "verdicts": {},
+        "conforming": False,
+        "expected_failures_by_kind": {},
+    }
     assert all(row["overall"]["text"] == "n/a (0 applicable)" for row in document["scores"])
     assert "No cases ran: an empty run verifies nothing." in (tmp_path / "report.html").read_text()
     assert "no cases ran" in (tmp_path / "summary.md").read_text()
