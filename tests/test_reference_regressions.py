@@ -302,6 +302,14 @@ def test_scalar_powers_follow_torchs_kernel_at_signed_zero_and_infinities() -> N
     same(program)
 
 
+def test_losses_of_infinite_logits_are_nan_without_warnings() -> None:
+    def program(T: Any) -> Any:
+        logits = T.tensor([[float("inf"), 1.0], [2.0, 3.0]], requires_grad=True)
+        return T.nn.CrossEntropyLoss()(logits, T.tensor([0, 1])), T.nn.MSELoss()(logits, T.zeros(2, 2))
+
+    same(program)
+
+
 def test_relu_gradient_is_zero_where_output_is_not_positive_even_for_infinite_grads() -> None:
     def program(T: Any) -> Any:
         x = T.tensor([1.0, -1.0], requires_grad=True)

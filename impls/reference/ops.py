@@ -1135,9 +1135,10 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
 def softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     x = input._data
-    z = x - np.max(x, axis=dim, keepdims=True)
-    e = np.exp(z)
-    out = e / np.sum(e, axis=dim, keepdims=True)
+    with quiet():  # infinite logits give NaN, as in torch, without a warning
+        z = x - np.max(x, axis=dim, keepdims=True)
+        e = np.exp(z)
+        out = e / np.sum(e, axis=dim, keepdims=True)
     if input._rg and GRAD_MODE.enabled:
         return record("softmax", out, (input,), {"dim": dim})
     return _wrap(out)
@@ -1146,8 +1147,9 @@ def softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
 def log_softmax(input: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along ``dim``, computed stably."""
     x = input._data
-    z = x - np.max(x, axis=dim, keepdims=True)
-    out = z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
+    with quiet():
+        z = x - np.max(x, axis=dim, keepdims=True)
+        out = z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
     if input._rg and GRAD_MODE.enabled:
         return record("log_softmax", out, (input,), {"dim": dim})
     return _wrap(out)
