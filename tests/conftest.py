@@ -29,7 +29,6 @@ SLOW_MODULES: dict[str, str] = {
     "test_mutants.py": "runs the whole spec against every mutant engine",
     "test_third_party.py": "imports and runs third-party engines (mygrad, tinygrad, paddle, micrograd)",
     "test_reports.py": "its fixture runs `gradspec run` on three engines in a subprocess",
-    "test_isolation.py": "starts workers that crash, hang and time out on purpose",
 }
 """Modules whose every test is slow, with the reason."""
 
