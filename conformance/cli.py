@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gradspec.conformance.bench_command",
     "gradspec.conformance.expect_command",
     "gradspec.conformance.mutants_command",
+    "gradspec.conformance.scoreboard",
 )
 
 

@@ -20,6 +20,7 @@ import pytest
 import gradspec.spec
 from gradspec.conformance import exitcodes
 from gradspec.conformance.baseline import BaselineError, load_baseline
+from gradspec.conformance.coverage import coverage_table, format_coverage, write_coverage
 from gradspec.conformance.exitcodes import fail
 from gradspec.conformance.expectations import Expectations, ExpectationsError, load_expectations
 from gradspec.conformance.gate import UnsupportedLimit, gate_exit_code
@@ -111,6 +112,12 @@ def add_parser(commands: Any) -> None:
         metavar="N|PCT%",
         help="fail the gate when more than N cases (or more than PCT%% of the selected cases) of "
         "an engine are unsupported: a gate that verifies too little is refused",
+    )
+    run.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print which (op, condition) pairs each property's examples reached "
+        "(coverage.json and coverage.md are written either way)",
     )
     run.add_argument(
         "--in-process",
@@ -280,6 +287,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (ResultsError, OSError) as exc:
             return fail(str(exc), exitcodes.HARNESS)
     written = _write_everything(recorded, report_dir, results, rewrite=not args.in_process)
+    if args.coverage:
+        print("\n" + format_coverage(coverage_table(o.to_json() for o in recorded.outcomes)))
     if not args.in_process:  # in process, the plugin printed it in pytest's summary
         print("\n".join(["", "gradspec conformance", *summary_lines(recorded.outcomes, engines)]))
     print("gradspec: wrote " + ", ".join(str(p) for p in written), flush=True)
@@ -315,4 +324,5 @@ def _write_everything(recorded: RunResults, report_dir: Path, results: Path, *, 
         results,
         *write_reports(recorded, report_dir),
         write_junit(recorded.outcomes, report_dir / "junit.xml"),
+        *write_coverage((o.to_json() for o in recorded.outcomes), report_dir),
     ]

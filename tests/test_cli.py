@@ -324,3 +324,17 @@ def test_gradspec_failing_inside_a_worker_is_named_an_internal_error_not_a_crash
     captured = capsys.readouterr()
     assert "gradspec failed inside the worker for torch" in captured.err
     assert "crash" not in captured.out + captured.err
+
+
+@pytest.mark.slow
+def test_coverage_is_saved_with_the_reports_and_printed_on_request(tmp_path: Path) -> None:
+    case = "prop.grad-matches-finite-differences"
+    ran = gradspec(
+        "run", "--engine", "reference", "--case", case, "--coverage", "--report-dir", "out", cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    saved = json.loads((tmp_path / "out" / "coverage.json").read_text())["coverage"]
+    (row,) = [r for r in saved if r["case"] == case]
+    assert row["catalogue"] and not row["unreached"]
+    assert f"| reference | {case} | {len(row['catalogue'])} | {len(row['catalogue'])} |" in ran.stdout
+    assert (tmp_path / "out" / "coverage.md").read_text().startswith("# Property coverage")
