@@ -59,7 +59,10 @@ def _error_ok(error: Any, depth: int = 0) -> bool:
         return False
     if not isinstance(error.get("counterexample", ""), str):
         return False
-    leaves = error.get("leaves", [])
+    if "leaves" not in error:
+        return True
+    # Only a group's facts list leaves, and the leaves of a group are never groups.
+    leaves = error["leaves"]
     return isinstance(leaves, list) and depth < 1 and all(_error_ok(e, depth + 1) for e in leaves)
 
 
