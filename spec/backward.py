@@ -82,6 +82,7 @@ def no_saved_tensors(T: Any) -> None:
     "backward.non-scalar-needs-gradient",
     statement="backward() on a non-scalar output without a gradient argument raises RuntimeError.",
     section=GRAD_TENSORS,
+    needs=("graph", "op.cat"),
 )
 def non_scalar_needs_gradient(T: Any) -> None:
     _, _, loss = two_output_loss(T)
@@ -94,6 +95,7 @@ def non_scalar_needs_gradient(T: Any) -> None:
     section=GRAD_TENSORS,
     level=Level.PYTORCH,
     erratum="The note quotes the message as '... only for scalar inputs'; PyTorch says 'scalar outputs'.",
+    needs=("graph", "op.cat"),
 )
 def non_scalar_message(T: Any) -> None:
     _, _, loss = two_output_loss(T)
@@ -108,6 +110,7 @@ def non_scalar_message(T: Any) -> None:
     "backward.grad-tensors-ones",
     statement="Weighting the two outputs with [1, 1] gives w.grad = 5 + 1 = 6 and x.grad = 2 + 1 = 3.",
     section=GRAD_TENSORS,
+    needs=("graph", "op.cat"),
 )
 def grad_tensors_ones(T: Any) -> None:
     w, x, loss = two_output_loss(T)
@@ -129,6 +132,7 @@ GRAD_TENSORS_ERRATUM = (
     statement="On a fresh graph the weights [1, 2] give w.grad = 5 + 2·1 = 7 and x.grad = 2 + 2·1 = 4.",
     section=GRAD_TENSORS,
     erratum=GRAD_TENSORS_ERRATUM,
+    needs=("graph", "op.cat"),
 )
 def grad_tensors_weights(T: Any) -> None:
     w, x, loss = two_output_loss(T)
@@ -142,6 +146,7 @@ def grad_tensors_weights(T: Any) -> None:
     statement="Applying the second weighting to the same graph raises unless the first backward retained it, and then w.grad accumulates to 13.",
     section=GRAD_TENSORS,
     erratum=GRAD_TENSORS_ERRATUM,
+    needs=("graph", "op.cat"),
 )
 def grad_tensors_same_graph(T: Any) -> None:
     w, _, loss = two_output_loss(T)
@@ -160,7 +165,7 @@ def grad_tensors_same_graph(T: Any) -> None:
     "backward.functional-form",
     statement="autograd.backward(tensors, grad_tensors) is the functional form of Tensor.backward and gives the same w.grad = 7 for the weights [1, 2].",
     section=GRAD_TENSORS,
-    needs=("graph", "autograd.grad"),
+    needs=("graph", "autograd.grad", "op.cat"),
 )
 def functional_form(T: Any) -> None:
     w, x, loss = two_output_loss(T)

@@ -61,7 +61,7 @@ def first_derivative_node(T: Any) -> None:
     "grad.multiple-inputs",
     statement="Asking for several inputs returns one gradient per input: for y1 = x1·x2 at (1, 2), (dy1/dx1, dy1/dx2) = (2, 1).",
     section=MULTIPLE,
-    needs=("graph", "autograd.grad"),
+    needs=("graph", "autograd.grad", "tensor.0d"),
 )
 def multiple_inputs(T: Any) -> None:
     x1 = T.tensor(1.0, requires_grad=True)
@@ -75,7 +75,7 @@ def multiple_inputs(T: Any) -> None:
     "grad.multiple-outputs-summed",
     statement="Several outputs are summed: for y1 = x1·x2 and y2 = x1 + x2 at (1, 2) the gradients are (2 + 1, 1 + 1) = (3, 2).",
     section=MULTIPLE,
-    needs=("graph", "autograd.grad"),
+    needs=("graph", "autograd.grad", "tensor.0d"),
 )
 def multiple_outputs_summed(T: Any) -> None:
     x1 = T.tensor(1.0, requires_grad=True)
@@ -91,7 +91,7 @@ def multiple_outputs_summed(T: Any) -> None:
     "grad.leaves-grad-untouched",
     statement="autograd.grad returns gradients without accumulating them into the inputs' .grad, which stays None.",
     section=MULTIPLE,
-    needs=("graph", "autograd.grad"),
+    needs=("graph", "autograd.grad", "tensor.0d"),
 )
 def leaves_grad_untouched(T: Any) -> None:
     x1 = T.tensor(1.0, requires_grad=True)

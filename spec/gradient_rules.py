@@ -52,7 +52,7 @@ def non_leaf_derivative_counts(T: Any) -> None:
     "inplace.view-of-non-leaf",
     statement="Scaling a slice of a non-leaf in place changes the base and its gradient: a = 2w; a[:2].mul_(10); (a·a).sum() gives w.grad [800, 1600, 24] at w = [1, 2, 3].",
     section=IN_PLACE,
-    needs=("graph", "in-place", "op.mul_", "op.index"),
+    needs=("graph", "in-place", "op.mul_", "op.index", "op.sum"),
     erratum=INPLACE_ERRATUM,
 )
 def view_of_non_leaf(T: Any) -> None:
@@ -115,7 +115,7 @@ def scalar_product_saves_no_tensor(T: Any) -> None:
     "grad.slot-keeps-dtype-and-shape",
     statement="A leaf's .grad has the leaf's dtype and shape (float32 and float64, a 2×3 matrix).",
     section=ACCUMULATION,
-    needs=("graph", "dtype.float64"),
+    needs=("graph", "dtype.float64", "dtype.float32", "op.sum"),
 )
 def slot_keeps_dtype_and_shape(T: Any) -> None:
     for dtype in ("float32", "float64"):
@@ -130,6 +130,7 @@ def slot_keeps_dtype_and_shape(T: Any) -> None:
     "grad.slot-does-not-require-grad",
     statement="After a plain backward a leaf's .grad is a constant: it does not require grad and is a leaf.",
     section=ACCUMULATION,
+    needs=("graph", "op.sum"),
 )
 def slot_does_not_require_grad(T: Any) -> None:
     w = T.tensor([1.0, 2.0], requires_grad=True)
@@ -141,7 +142,7 @@ def slot_does_not_require_grad(T: Any) -> None:
     "grad.slot-per-leaf",
     statement="Two leaves receiving equal gradients get two distinct .grad tensors: x.grad is not w.grad, and zeroing one leaves the other as it was.",
     section=ACCUMULATION,
-    needs=("graph", "in-place"),
+    needs=("graph", "in-place", "op.sum"),
 )
 def slot_per_leaf(T: Any) -> None:
     x = T.tensor([1.0, 2.0], requires_grad=True)
@@ -165,7 +166,7 @@ ZERO_DIM_ERRATUM = (
     "grad.stacked-0d-leaves-accumulate-separately",
     statement="Two 0-d leaves stacked into one sum get separate gradients: two retained backward calls leave each .grad at 2, and the two .grad tensors do not share storage.",
     section=ACCUMULATION,
-    needs=("graph", "op.stack", "tensor.0d"),
+    needs=("graph", "op.stack", "tensor.0d", "op.sum"),
     erratum=ZERO_DIM_ERRATUM,
 )
 def stacked_0d_leaves_accumulate_separately(T: Any) -> None:
@@ -185,6 +186,7 @@ def stacked_0d_leaves_accumulate_separately(T: Any) -> None:
     "graph.float32-kept-under-python-scalars",
     statement="A float32 tensor combined with Python numbers stays float32 (x + 1.5, 2 * x, x / 3, x ** 2), and so does its leaf's .grad.",
     section=EXAMPLE,
+    needs=("graph", "op.div", "op.sum"),
 )
 def float32_kept_under_python_scalars(T: Any) -> None:
     x = T.tensor([1.0, 2.0], requires_grad=True)
@@ -214,6 +216,7 @@ def float32_kept_under_numpy_scalars(T: Any) -> None:
     "backward.shared-subgraph-no-stale-gradient",
     statement="Two outputs sharing a retained subgraph a = x·x (y1 = 3a, y2 = a + 1) backpropagated one after the other leave x.grad = 12 + 4 = 16: the second pass carries only y2's gradient through a, none left over from the first.",
     section=RETAIN_GRAPH,
+    needs=("graph", "op.sum"),
 )
 def shared_subgraph_no_stale_gradient(T: Any) -> None:
     x = T.tensor([2.0], requires_grad=True)

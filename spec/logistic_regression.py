@@ -34,6 +34,7 @@ def _expect_converged(run: TrainingRun, what: str) -> None:
     statement="The note's labels are 1-D: zeros(100) has shape (100,) and the concatenated labels (200,), not (100, 1) as its comments say.",
     section="Logistic Regression › Data Generation",
     erratum="The note's comments give the label tensors the shape (100, 1); torch.zeros(100) is (100,), and BCELoss needs the squeezed prediction to match it.",
+    needs=("graph", "op.cat"),
 )
 def label_shape(T: Any) -> None:
     y0 = T.zeros(100)
@@ -46,7 +47,7 @@ def label_shape(T: Any) -> None:
     "logreg.sequential-converges",
     statement="Sequential(Linear(2, 1), Sigmoid()) trained with BCELoss and SGD(lr=0.01, momentum=0.9) classifies at least 199 of the 200 points within 1000 iterations.",
     section=SECTION,
-    needs=NEEDS,
+    needs=(*NEEDS, "op.squeeze", "op.sum", "optim.sgd.momentum"),
     erratum=TRAINING_ERRATUM,
 )
 def sequential_converges(T: Any) -> None:
@@ -60,7 +61,7 @@ def sequential_converges(T: Any) -> None:
     "logreg.module-converges",
     statement="The same model written as an nn.Module subclass trains the same way and also reaches 199 of 200 within 1000 iterations.",
     section=SECTION,
-    needs=NEEDS,
+    needs=(*NEEDS, "op.squeeze", "op.sum", "optim.sgd.momentum"),
     erratum=TRAINING_ERRATUM,
 )
 def module_converges(T: Any) -> None:
