@@ -26,13 +26,20 @@ pytest_plugins = ["pytester"]
 SLOW_MODULES: dict[str, str] = {
     "test_bench_gate.py": "runs `gradspec bench` end to end in subprocesses, timing real rounds",
     "test_browser.py": "renders the report in headless Chromium",
-    "test_mutants.py": "runs the whole spec against every mutant engine",
     "test_third_party.py": "imports and runs third-party engines (mygrad, tinygrad, paddle, micrograd)",
     "test_reports.py": "its fixture runs `gradspec run` on three engines in a subprocess",
 }
 """Modules whose every test is slow, with the reason."""
 
 SLOW_TESTS: dict[str, str] = {
+    # the mutant zoo: the whole spec against every mutant, and seeded property runs
+    "tests/test_mutants.py::test_every_mutant_caught_under_ci": "the whole spec on 56 mutants",
+    "tests/test_mutants.py::test_examples_to_kill_counts_the_examples_of_the_catching_property": (
+        "property runs on mutants"
+    ),
+    "tests/test_mutants.py::test_seeded_runs_replay_properties_only_for_mutants_no_example_caught": (
+        "seeded property runs on mutants"
+    ),
     # the whole spec on torch-cpu in one pytest run: about two thirds of the suite's time (694 s of 1968 s)
     "tests/test_plugin.py::test_torch_cpu_passes_everything_and_streams_each_outcome": "the whole spec",
     "tests/test_plugin.py::test_case_and_level_selection": "several pytest runs of spec sections (52 s)",
