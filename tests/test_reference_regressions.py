@@ -519,3 +519,16 @@ def test_difference_retained_view_regenerated_eagerly() -> None:
 
     assert program(torch) == [2.0, 4.0]  # the hook stayed on the old node: filled twice
     assert program(R) == [1.0, 2.0]  # the reference moved it when the in-place op ran
+
+
+def test_node_with_no_input_needing_grad_unpacks_nothing() -> None:
+    def program(T: Any) -> Any:
+        x = T.zeros(3, requires_grad=True)
+        with T.no_grad():
+            v = x[0]
+        loss = v * T.tensor(2.0)
+        loss.backward()
+        loss.backward()  # nothing was unpacked, so nothing freed stands in the way
+        return x.grad
+
+    same(program)

@@ -285,6 +285,12 @@ def run_backward(
                     if t is not None:
                         acc_fn(t, g, False, create_graph)
                 rule = node.rule
+                if not any(node.next):
+                    # No input needs a gradient (e.g. only views made under no_grad): torch
+                    # calls the node but unpacks nothing, so a freed graph is no error.
+                    if not keep_graph:
+                        release(node)
+                    continue
                 saved = node.saved
                 if saved is None or node.versions is not None or (create_graph and rule.result_pos >= 0):
                     values = unpack(node, create_graph)
