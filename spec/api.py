@@ -11,7 +11,7 @@ same cases.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Feature(NamedTuple):
@@ -137,3 +137,16 @@ def documented_names() -> set[str]:
     ``T.nn.<name>``, ``T.optim.<name>``, ``T.autograd.<name>``), what cases may take
     from the namespace, and ``Tensor.<name>``, the tensor methods and attributes."""
     return {name for feature in SUBSET for name in _NAME.findall(feature.name)}
+
+
+def reference_differences() -> tuple[Any, ...]:
+    """Where the reference engine knowingly differs from PyTorch inside this subset.
+
+    The reference engine promises PyTorch's semantics on every program written in
+    :data:`SUBSET`; the few exceptions are listed (each with why and the test that
+    pins it) in :mod:`gradspec.impls.reference.differences`, imported here lazily so
+    reading the subset never imports an engine.
+    """
+    from gradspec.impls.reference.differences import DIFFERENCES
+
+    return DIFFERENCES
