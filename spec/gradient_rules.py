@@ -227,3 +227,23 @@ def shared_subgraph_no_stale_gradient(T: Any) -> None:
     expect_values(x.grad, [12.0], "x.grad after y1.backward()")
     y2.backward()
     expect_values(x.grad, [16.0], "x.grad after y1 and then y2 backward (12 + 4)")
+
+
+@claim(
+    "graph.matmul-through-transposed-view",
+    statement="A matrix product reads a transposed view by its strides, forward and backward: for loss = ((a @ w.transpose(0, 1)) * c).sum(), a.grad = c @ w and w.grad = c.T @ a, as for the same product with the transpose written out.",
+    section=EXAMPLE,
+    needs=("graph", "op.matmul", "op.transpose", "op.sum"),
+)
+def matmul_through_transposed_view(T: Any) -> None:
+    a_values = [[1.0, 2.0, 3.0], [-4.0, 5.0, 0.5]]
+    w_values = [[1.0, 2.0, 3.0], [-4.0, 0.5, 6.0]]
+    c_values = [[1.0, -1.0], [2.0, 3.0]]
+    a = T.tensor(a_values, requires_grad=True)
+    w = T.tensor(w_values, requires_grad=True)
+    product = a @ w.transpose(0, 1)
+    expect_values(product, np.asarray(a_values) @ np.asarray(w_values).T, "a @ w.transpose(0, 1)")
+    (product * T.tensor(c_values)).sum().backward()
+    # d loss / d a = c @ w and d loss / d w = c^T @ a: the view's strides, not its memory order
+    expect_values(a.grad, np.asarray(c_values) @ np.asarray(w_values), "a.grad")
+    expect_values(w.grad, np.asarray(c_values).T @ np.asarray(a_values), "w.grad")
