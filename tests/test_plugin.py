@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ import pytest
 from gradspec.spec.claims import all_claims
 
 pytest.importorskip("torch")
+
+KNOWN_TORCH_BUGS = {
+    case
+    for listed in tomllib.loads(
+        (Path(__file__).parent.parent / "impls" / "expectations" / "torch.toml").read_text()
+    )["torch-cpu"].values()
+    for case in listed
+}
+"""The cases impls/expectations/torch.toml lists as PyTorch's own bugs."""
 
 
 def run(
@@ -71,16 +81,20 @@ def test_items_follow_the_notes_order(pytester: pytest.Pytester) -> None:
 
 
 def test_torch_cpu_passes_everything_and_streams_each_outcome(pytester: pytest.Pytester) -> None:
-    result, records = run(pytester, "--gradspec-engine", "torch-cpu", subprocess=True)
-    result.assert_outcomes(passed=len(all_claims()))
+    expectations = Path(__file__).parent.parent / "impls" / "expectations" / "torch.toml"
+    result, records = run(
+        pytester, "--gradspec-engine", "torch-cpu", "--gradspec-expect", str(expectations), subprocess=True
+    )
     assert records[0]["type"] == "run"
     assert records[0]["engines"][0]["name"] == "torch-cpu"
     got = outcomes(records)
     assert len(got) == len(all_claims())
-    assert {r["verdict"] for r in got.values()} == {"pass"}
+    # Everything passes but PyTorch's own listed bugs, which are expected failures (the
+    # properties reaching it only sometimes: then they pass, an unexpected pass).
+    assert {r["verdict"] for k, r in got.items() if r["case"] not in KNOWN_TORCH_BUGS} == {"pass"}
+    assert got["grad.stacked-0d-leaves-accumulate-separately[torch-cpu]"]["verdict"] == "expected-failure"
     training = got["logreg.sequential-converges[torch-cpu]"]["observations"]["training"]
     assert training["passed_at"] is not None and len(training["losses"]) == training["iterations"]
-    assert f"torch-cpu: {len(all_claims())}/{len(all_claims())} (100.0%)" in result.stdout.str()
 
 
 def test_wrong_answers_are_failures_with_expected_and_actual(pytester: pytest.Pytester) -> None:
@@ -131,7 +145,7 @@ def test_missing_capability_makes_cases_unsupported(pytester: pytest.Pytester) -
         record = got[f"{case}[tests.engines_for_tests:no_autograd]"]
         assert record["verdict"] == "unsupported"
         assert "lacks autograd.grad" in record["message"]
-    others = [r for r in got.values() if r["case"] not in needing]
+    others = [r for r in got.values() if r["case"] not in needing and r["case"] not in KNOWN_TORCH_BUGS]
     assert {r["verdict"] for r in others} == {"pass"}
     assert f"({len(needing)} unsupported" not in result.stdout.str()  # listed, not hidden
     assert "unsupported (" in result.stdout.str()
