@@ -155,20 +155,25 @@ def load_engines(specs: list[str]) -> list[Engine]:
 DESCRIBE = "gradspec-engines/1"
 
 
+def available_engines() -> list[str]:
+    """Registered engines that load and can run on this machine (for ``--all-engines``)."""
+    usable = []
+    for name in registered_engines():
+        try:
+            engine = load_engine(name)
+        except EngineLoadError as exc:
+            print(f"gradspec: skipping {name}: {exc}", file=sys.stderr)
+            continue
+        if engine.unavailable:
+            print(f"gradspec: skipping {name}: {engine.unavailable}", file=sys.stderr)
+            continue
+        usable.append(name)
+    return usable
+
+
 def _describe(specs: list[str], usable: bool) -> dict[str, Any]:
     if usable:
-        found = []
-        for name in registered_engines():
-            try:
-                engine = load_engine(name)
-            except EngineLoadError as exc:
-                print(f"gradspec: skipping {name}: {exc}", file=sys.stderr)
-                continue
-            if engine.unavailable:
-                print(f"gradspec: skipping {name}: {engine.unavailable}", file=sys.stderr)
-                continue
-            found.append(name)
-        specs = [*specs, *found]
+        specs = [*specs, *available_engines()]
     try:
         engines = load_engines(specs)
     except EngineLoadError as exc:

@@ -28,10 +28,9 @@ from gradspec.conformance.isolation import WorkerError, WorkerUsageError, run_is
 from gradspec.conformance.junit_report import write_junit
 from gradspec.conformance.loader import (
     EngineLoadError,
+    available_engines,
     describe_engines,
-    load_engine,
     load_engines,
-    registered_engines,
 )
 from gradspec.conformance.plugin import selects
 from gradspec.conformance.reports import HTML_NAME, write_reports
@@ -203,22 +202,6 @@ def _supervised(
         outcomes=[run.outcomes[case] for run in runs for case in order if case in run.outcomes],
         problems=[p for run in runs for p in run.problems],
     )
-
-
-def available_engines() -> list[str]:
-    """Registered engines that load and can run on this machine (for ``--all-engines``)."""
-    usable = []
-    for name in registered_engines():
-        try:
-            engine = load_engine(name)
-        except EngineLoadError as exc:
-            print(f"gradspec: skipping {name}: {exc}", file=sys.stderr)
-            continue
-        if engine.unavailable:
-            print(f"gradspec: skipping {name}: {engine.unavailable}", file=sys.stderr)
-            continue
-        usable.append(name)
-    return usable
 
 
 def _in_process(args: argparse.Namespace, results: Path) -> int | None:
