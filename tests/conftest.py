@@ -23,6 +23,27 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+
+def _import_torch_lazy_modules() -> None:
+    """Import the torch submodules an SGD step loads lazily, once, before any test runs.
+
+    An in-process pytester run (tests/test_conftest.py, tests/test_plugin.py) removes
+    from ``sys.modules`` what was imported during it; torch's operator registrations
+    stay behind in C++, so a later import of the same submodule fails with "Only a
+    single TORCH_LIBRARY can be used". Modules imported before the run are kept.
+    """
+    try:
+        import torch
+    except ImportError:
+        return
+    weight = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1, momentum=0.5)
+    (weight * 2).sum().backward()
+    optimizer.step()
+
+
+_import_torch_lazy_modules()
+
 SLOW_MODULES: dict[str, str] = {
     "test_bench_gate.py": "runs `gradspec bench` end to end in subprocesses, timing real rounds",
     "test_browser.py": "renders the report in headless Chromium",
