@@ -159,6 +159,7 @@ class Tensor:
     _base: Tensor | None = None  # the tensor at the root of this view's chain of views
     _view_steps: tuple[Any, ...] = ()  # how the view is made from _base (see views.py)
     _views: list[Any] | None = None  # weak references to this base's views
+    _views_cap = 64  # _views' length at which dead references are next swept out
     _no_grad_view = False  # a view made under no_grad (see views.register)
     _retains_grad = False
     _is_param = False

@@ -301,11 +301,29 @@ def _rpow_exponent(grad: Tensor, exponent: Tensor, result: Tensor, base: Any) ->
     return grad * (result * log_base)
 
 
+_cat_offsets_of: list[Any] = [None, ()]  # the last cat's sizes, and their start offsets
+
+
+def _cat_offsets(sizes: tuple[Any, ...]) -> tuple[int, ...]:
+    """Where each part starts along the cat's dim; computed once per node, not once per part
+    (which made the backward of a cat of n tensors quadratic in n)."""
+    memo = _cat_offsets_of
+    if memo[0] is not sizes:
+        offsets = []
+        start = 0
+        for s in sizes:
+            offsets.append(start)
+            if s is not None:
+                start += int(s)
+        memo[1] = tuple(offsets)
+        memo[0] = sizes
+    return memo[1]
+
+
 def _cat_part(grad: Tensor, i: int, dim: int, sizes: tuple[Any, ...]) -> Tensor:
     if sizes[i] is None:  # a skipped legacy empty 1-d tensor: an empty gradient
         return _wrap(np.zeros((0,), dtype=grad._data.dtype))
-    start = int(np.sum([s for s in sizes[:i] if s is not None], dtype=np.int64))
-    return ops.narrow(grad, dim, start, sizes[i])
+    return ops.narrow(grad, dim, _cat_offsets(sizes)[i], sizes[i])
 
 
 def _copy_slices_self(grad: Tensor, keep: np.ndarray, index: np.ndarray) -> Tensor:

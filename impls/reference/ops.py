@@ -1060,9 +1060,21 @@ def getitem(input: Tensor, key: Any) -> Tensor:
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice start:start+length along ``dim``."""
-    d = _promotion.wrap_dim(dim, input._data.ndim)
-    key = (slice(None),) * d + (slice(start, start + length),)
-    return getitem(input, key)
+    x = input._data
+    d = _promotion.wrap_dim(dim, x.ndim)
+    k = slice(start, start + length)
+    if x.ndim and type(start) is builtins.int and type(length) is builtins.int:
+        # What getitem makes of this key, without parsing it (cat's backward narrows its
+        # gradient once per input): one slice step, or an alias when the slice is full.
+        shape = x.shape
+        if _full(k, shape[d]):
+            key: tuple[Any, ...] = (Ellipsis,)
+            node = "alias"
+        else:
+            key = (slice(None),) * d + (k, Ellipsis)
+            node = "slice"
+        return _view_op(input, "getitem", (key,), node, {"self_shape": shape, "key": key})
+    return getitem(input, (slice(None),) * d + (k,))
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:

@@ -50,8 +50,12 @@ def register(out: Tensor, input: Tensor, step: Step) -> Tensor:
     views = base._views
     if views is None:
         views = base._views = []
-    elif len(views) > 64:
+    elif len(views) >= base._views_cap:
+        # Drop dead references, then let the list double before looking again: with many
+        # live views (a cat's gradient narrowed into a thousand parts) a sweep at every
+        # registration would make registering n views quadratic.
         views[:] = [r for r in views if r() is not None]
+        base._views_cap = max(64, 2 * len(views))
     views.append(weakref.ref(out))
     return out
 
