@@ -102,7 +102,9 @@ class Runner:
 
     def array(self, t: Any) -> np.ndarray:
         if self.is_torch:
-            return t.detach().numpy().copy()
+            # force: torch may hand back a ZeroTensor (an unmaterialised zero grad of a
+            # second-order autograd.grad), which plain .numpy() refuses.
+            return t.detach().numpy(force=True).copy()
         return np.array(t._data)
 
     def dtype_name(self, t: Any) -> str:
