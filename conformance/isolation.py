@@ -13,6 +13,11 @@ the stream on disk is its copy, rewritten from memory when the run ends.
   case recorded as *crash*; one that spends longer than the per-case limit on a
   case (timed by the supervisor's clock) is killed and the case recorded as
   *timeout*. A fresh worker resumes with the cases not yet recorded.
+- Only a worker that died on its own is a crash. A case the worker started just
+  as the supervisor killed it (for another case's timeout, or for idling) is
+  given to the fresh worker again, once; the kill was gradspec's, not the
+  engine's. A SIGKILL gradspec did not send says so (the OOM killer, another
+  process).
 - A worker that exits without starting any of its cases, or does nothing for
   the per-case limit outside any case (an engine hanging while it loads), gets
   each left as *crash*, so every selected case has exactly one outcome.
@@ -58,6 +63,17 @@ def describe_exit(returncode: int) -> str:
         except ValueError:
             return f"killed by signal {-returncode}"
     return f"exit status {returncode}"
+
+
+def describe_death(returncode: int) -> str:
+    """:func:`describe_exit` for a worker that died on its own, naming who else sends SIGKILL."""
+    said = describe_exit(returncode)
+    if returncode == -signal.SIGKILL:
+        said += (
+            ", which gradspec did not send (it kills a worker only past the per-case limit or when "
+            "idle, and says so): the kernel's OOM killer or another process"
+        )
+    return said
 
 
 class WorkerError(RuntimeError):
@@ -156,6 +172,8 @@ class Supervisor:
 
     def __post_init__(self) -> None:
         self.hung = False
+        self.requeued: set[str] = set()
+        """Cases once given back to a fresh worker because gradspec killed theirs as they started."""
         self.idle_limit = self.idle_timeout or max(self.timeout, STARTUP_SECONDS)
         self.claims = {claim.id: claim for claim in self.cases}
         self.check = ChannelCheck(self.engine, frozenset(self.claims))
@@ -212,6 +230,7 @@ class Supervisor:
         tail = _Tail(channel)
         process = self.launch(cases, channel)
         timed_out = False
+        killed: str | None = None  # why gradspec killed this worker, if it did
         quiet_since, seen = self.clock(), tail.offset
         try:
             while True:
@@ -223,12 +242,14 @@ class Supervisor:
                     quiet_since, seen = self.clock(), tail.offset
                 elif self.clock() - quiet_since > self.idle_limit:
                     # Hung outside any case (loading or probing the engine, between cases).
+                    killed = f"it did nothing for {self.idle_limit:g} s outside any case"
                     _stop(process)
                     returncode = process.returncode
                     self.hung = True
                     break
                 late = [c for c, t0 in self.check.running.items() if self.clock() - t0 > self.timeout]
                 if late:
+                    killed = f"a case ran past the per-case limit of {self.timeout:g} s"
                     _stop(process)
                     returncode = process.returncode
                     self._poll(tail)
@@ -249,13 +270,24 @@ class Supervisor:
         self._poll(tail)
         started = bool(self.check.running)
         for case, t0 in list(self.check.running.items()):
-            self._lost(
-                case,
-                Verdict.CRASH,
-                f"the worker process exited running this case ({describe_exit(returncode)}); "
-                "it was restarted for the remaining cases",
-                t0,
-            )
+            if killed is not None and case not in self.requeued:
+                # Started in the moment gradspec killed the worker for something else
+                # (the late case finished meanwhile, or the idle worker woke up): the
+                # kill was gradspec's, so the case runs again in the fresh worker.
+                self.requeued.add(case)
+                del self.check.running[case]
+                continue
+            if killed is not None:
+                message = (
+                    f"gradspec killed the worker ({killed}) just as it started this case, "
+                    "a second time; it was restarted for the remaining cases"
+                )
+            else:
+                message = (
+                    f"the worker process exited running this case ({describe_death(returncode)}); "
+                    "it was restarted for the remaining cases"
+                )
+            self._lost(case, Verdict.CRASH, message, t0)
         return returncode, timed_out or started or len(self.check.reported) > before
 
     def supervise(self) -> EngineRun:
@@ -273,7 +305,7 @@ class Supervisor:
             why = (
                 f"the worker did nothing for {self.idle_limit:g} s outside any case and was killed"
                 if self.hung
-                else f"the worker exited ({describe_exit(returncode)})"
+                else f"the worker exited ({describe_death(returncode)})"
             )
             for case in [c for c in self.claims if c not in self.check.reported]:
                 self._lost(case, Verdict.CRASH, f"{why} without running this case", None)

@@ -424,3 +424,95 @@ def test_a_worker_hanging_outside_any_case_is_killed_and_its_cases_are_crashes(t
     run = Supervisor("e", "e", CASES, stream, launch, 1, tmp_path, idle_timeout=1).supervise()
     assert {o.verdict for o in run.outcomes.values()} == {Verdict.CRASH} and len(run.outcomes) == len(IDS)
     assert "did nothing for 1 s outside any case" in run.outcomes[IDS[0]].message
+
+
+# -- who killed the worker: gradspec's own kills are never the engine's crash -------------
+
+RACING_WORKER = r"""
+import json, os, signal, sys, time
+cases = open(sys.argv[1]).read().split()
+channel = open(sys.argv[2], "a")
+plan = json.loads(sys.argv[3])
+marker = sys.argv[4]
+def send(record):
+    channel.write(json.dumps(record) + "\n")
+    channel.flush()
+if plan.get("idle_first") and not os.path.exists(marker):
+    open(marker, "w").close()
+    time.sleep(plan["idle_first"])  # quiet past the idle limit, once: the supervisor decides to kill
+for case in cases:
+    send({"type": "start", "case": case, "engine": "e"})
+    action = plan.get(case, "pass")
+    if action == "hang":
+        time.sleep(60)
+    if action == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action.startswith("sleep"):
+        time.sleep(float(action[5:]))
+    send({"type": "facts", "case": case, "engine": "e", "duration": 0.01, "observations": {},
+          "error": None})
+"""
+
+
+def racing(tmp_path: Path, plan: dict) -> Callable[[Path, Path], subprocess.Popen[bytes]]:
+    marker = tmp_path / "slept-once"
+
+    def launch(cases: Path, channel: Path) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-c", RACING_WORKER, str(cases), str(channel), json.dumps(plan), str(marker)]
+        return subprocess.Popen(argv, start_new_session=True)
+
+    return launch
+
+
+@pytest.fixture
+def slow_kill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gradspec's kill lands a moment after it decides to kill, as it may on a loaded machine."""
+    import time
+
+    from gradspec.conformance import isolation
+
+    real = isolation._stop
+
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            time.sleep(2.0)
+        real(process)
+
+    monkeypatch.setattr(isolation, "_stop", stop)
+
+
+def test_a_case_started_as_gradspec_kills_a_late_worker_is_run_again_not_a_crash(
+    tmp_path: Path, slow_kill: None
+) -> None:
+    # IDS[1] is late by the supervisor's clock at 0.5 s but finishes at 1.5 s, before the kill
+    # lands; the worker has started IDS[2] (which hangs) when SIGKILL arrives. IDS[2] must not
+    # be a crash "killed by SIGKILL": gradspec sent it. Run again, it times out on its own.
+    stream = ResultStream(tmp_path / "r.jsonl", [{"name": "e"}])
+    plan = {IDS[1]: "sleep1.5", IDS[2]: "hang"}
+    run = Supervisor("e", "e", CASES, stream, racing(tmp_path, plan), 0.5, tmp_path).supervise()
+    verdicts = [run.outcomes[c].verdict for c in IDS]
+    assert verdicts == [Verdict.PASS, Verdict.PASS, Verdict.TIMEOUT, Verdict.PASS], [
+        run.outcomes[c].message for c in IDS
+    ]
+    assert "per-case limit of 0.5 s" in run.outcomes[IDS[2]].message
+
+
+def test_a_case_started_as_gradspec_kills_an_idle_worker_is_run_again_not_a_crash(
+    tmp_path: Path, slow_kill: None
+) -> None:
+    # Quiet for 2 s against an idle limit of 1 s, the worker starts IDS[0] before the kill lands.
+    stream = ResultStream(tmp_path / "r.jsonl", [{"name": "e"}])
+    plan = {"idle_first": 2.0, IDS[0]: "sleep3"}
+    launch = racing(tmp_path, plan)
+    run = Supervisor("e", "e", CASES, stream, launch, 30, tmp_path, idle_timeout=1).supervise()
+    assert [run.outcomes[c].verdict for c in IDS] == [Verdict.PASS] * 4, [
+        run.outcomes[c].message for c in IDS
+    ]
+
+
+def test_a_sigkill_gradspec_did_not_send_is_a_crash_that_says_so(tmp_path: Path) -> None:
+    stream = ResultStream(tmp_path / "r.jsonl", [{"name": "e"}])
+    run = Supervisor("e", "e", CASES, stream, racing(tmp_path, {IDS[1]: "sigkill"}), 30, tmp_path).supervise()
+    assert [run.outcomes[c].verdict for c in IDS] == [Verdict.PASS, Verdict.CRASH, Verdict.PASS, Verdict.PASS]
+    message = run.outcomes[IDS[1]].message
+    assert "killed by SIGKILL" in message and "gradspec did not send" in message and "OOM" in message
