@@ -32,12 +32,13 @@ from .core import (  # noqa: F401 - re-exported: the graph's names live in T.aut
     AccumulateGrad,
     Node,
     Tensor,
+    _new,
     _wrap,
     accumulator,
     gradient_edge,
     node_class,
 )
-from .quiet import quiet
+from .quiet import hush, quiet, unhush
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -134,6 +135,10 @@ def unpack_saved(node: Node, create_graph: bool) -> tuple[Any, ...]:
         saved = saved[:pos] + (res,) + saved[pos + 1 :]
     params = node.params
     return saved + params if params else saved
+
+
+_STOCK_RELEASE = release_saved
+_STOCK_UNPACK = unpack_saved
 
 
 def make_root_grad(output: Tensor, gradient: Any, index: int) -> Tensor:
@@ -237,6 +242,10 @@ def run_backward(
     With ``targets`` (autograd.grad, or backward(inputs=...)) only the nodes that
     lead to a target run, and the gradient reaching each target is returned;
     ``accumulate`` says whether targets' ``.grad`` also receive it.
+
+    Speed: while :func:`unpack_saved` and :func:`release_saved` are the module's own,
+    their work is done inline (a call per node costs more than the checks); a
+    replaced one (a mutant's) is called.
     """
     needed = None if targets is None else _needed_nodes(list(roots), set(targets))
     heap: list[tuple[int, Node]] = []
@@ -258,26 +267,29 @@ def run_backward(
     acc_fn = accumulate_grad
     release = release_saved
     unpack = unpack_saved
+    inline_release = release is _STOCK_RELEASE
+    inline_unpack = unpack is _STOCK_UNPACK
     sum_to_shape = _derivatives.sum_to_shape
     pop = heappop
     push = heappush
+    new = _new
     prev_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
-    silent = quiet()  # log(0), 0 * inf in formulas: values, never warnings
-    silent.__enter__()
+    token = hush()  # log(0), 0 * inf in formulas: values, never warnings
     try:
         node = None
         try:
             while heap:
                 node = pop(heap)[1]
                 g = buffers.pop(node)
+                nexts = node.next
                 if needed is not None:
                     if node not in needed:
                         continue
                     k = targets.get(node)  # type: ignore[union-attr]
                     if k is not None:
                         captured[k] = g
-                    if not any(n in needed for n in node.next):
+                    if not any(n in needed for n in nexts):
                         continue
                 retained = node.retained
                 if retained is not None:
@@ -285,16 +297,28 @@ def run_backward(
                     if t is not None:
                         acc_fn(t, g, False, create_graph)
                 rule = node.rule
-                if not any(node.next):
+                if not any(nexts):
                     # No input needs a gradient (e.g. only views made under no_grad): torch
                     # calls the node but unpacks nothing, so a freed graph is no error.
                     if not keep_graph:
-                        release(node)
+                        if inline_release:
+                            if node.saved:
+                                node.saved = None
+                        else:
+                            release(node)
                     continue
                 saved = node.saved
-                if saved is None or node.versions is not None or (create_graph and rule.result_pos >= 0):
+                versions = node.versions
+                if saved is None or not inline_unpack or (create_graph and rule.result_pos >= 0):
                     values = unpack(node, create_graph)
                 else:
+                    if versions is not None:
+                        # unpack_saved's version check, inline.
+                        for t, v in zip(saved, versions, strict=True):
+                            if v is not None:
+                                vc = t._vc
+                                if (0 if vc is None else vc[0]) != v:
+                                    unpack(node, create_graph)  # raises, with the message
                     params = node.params
                     values = saved + params if params else saved
                 # Formulas of entries marked ``arrays`` run on the raw arrays when
@@ -303,12 +327,10 @@ def run_backward(
                 if raw:
                     gx = g._data
                     if saved:
-                        values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
+                        values = tuple([v._data if type(v) is Tensor else v for v in values])
                 else:
                     gx = g
-                for nxt, call, shape, dt in zip(
-                    node.next, rule.callers, node.shapes, node.dtypes, strict=False
-                ):
+                for nxt, call, shape, dt in zip(nexts, rule.callers, node.shapes, node.dtypes, strict=False):
                     if nxt is None or (needed is not None and nxt not in needed):
                         continue
                     gi = call(gx, values)
@@ -318,7 +340,11 @@ def run_backward(
                         gi = g
                         shared.add(id(g))
                     elif raw:
-                        gi = _wrap(gi)
+                        w = new(Tensor)  # _wrap, inlined
+                        w._data = gi if type(gi) is np.ndarray else np.asarray(gi)
+                        w._rg = False
+                        w.grad_fn = None
+                        gi = w
                     if gi._data.shape != shape:
                         gi = sum_to_shape(gi, shape)
                     if gi._data.dtype != dt:
@@ -337,7 +363,11 @@ def run_backward(
                     else:
                         bufs[nxt] = _wrap(prev._data + gi._data)
                 if not keep_graph:
-                    release(node)
+                    if inline_release:
+                        if saved:
+                            node.saved = None
+                    else:
+                        release(node)
         except Exception:
             if accumulate:
                 _accumulate_finished(node, heap, leaf_bufs, targets, acc_fn, create_graph)
@@ -352,7 +382,7 @@ def run_backward(
                     continue
             acc_fn(acc.variable, g, id(g) not in shared and g._data.base is None, create_graph)
     finally:
-        silent.__exit__(None, None, None)
+        unhush(token)
         GRAD_MODE.enabled = prev_mode
     return captured
 

@@ -26,7 +26,7 @@ from . import derivatives as _derivatives
 from . import promotion as _promotion
 from . import views as _views
 from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, set_grad_fn, to_np_dtype
-from .quiet import quiet
+from .quiet import hush, quiet, unhush
 
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order: backward runs newest first
@@ -123,10 +123,10 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
                 v = inputs[j]
                 saved.append(v)
                 if isinstance(v, Tensor):
+                    # A tensor without a counter is at version 0; its counter is made when
+                    # something first shares it (a view) or bumps it (an in-place op).
                     vc = v._vc
-                    if vc is None:
-                        vc = v._vc = [0]
-                    versions.append(vc[0])
+                    versions.append(0 if vc is None else vc[0])
                 else:
                     versions.append(None)
         node.saved = tuple(saved)
@@ -201,16 +201,18 @@ def _binary(name: str, fn: Any, to_float: bool = False, no_bool: str | None = No
                 to = type(other)
                 if to is Tensor:
                     y = other._data
-                    fast = y.dtype == x.dtype
+                    fast = y.dtype is x.dtype or y.dtype == x.dtype
                 else:
                     y = other
                     fast = to is builtins.float or to is builtins.int
                 if fast:
-                    with quiet():
-                        try:
-                            out = fn(x, y)
-                        except ValueError:
-                            raise _broadcast_error(input, other) from None
+                    token = hush()
+                    try:
+                        out = fn(x, y)
+                    except ValueError:
+                        raise _broadcast_error(input, other) from None
+                    finally:
+                        unhush(token)
                     if type(out) is not np.ndarray:
                         out = np.asarray(out)
                     if (input._rg or (to is Tensor and other._rg)) and GRAD_MODE.enabled:
@@ -381,8 +383,11 @@ def _unary(name: str, fn: Any, doc: str, kind: str = "float", bool_error: str | 
                 raise RuntimeError(bool_error)
             if kind == "float":
                 x = x.astype(_F32)
-        with quiet():
+        token = hush()
+        try:
             out = fn(x)
+        finally:
+            unhush(token)
         if input._rg and GRAD_MODE.enabled:
             return record(name, out, (input,))
         return _wrap(out)
