@@ -424,6 +424,28 @@ def test_basic_indexing_names_its_nodes_as_torch() -> None:
     same(program)
 
 
+def test_reshape_names_its_node_by_contiguity_as_torch() -> None:
+    # Found by the thorough fuzz run (seed 7): torch's reshape is view() on a contiguous
+    # tensor, _reshape_alias when only the strides allow a view, a copy otherwise.
+    def program(T: Any) -> Any:
+        x = T.ones(2, 3, requires_grad=True)
+        y = x * 1
+        with T.no_grad():
+            v = x.t()
+        names = [
+            y.reshape(6).grad_fn.name(),
+            y.view(3, 2).grad_fn.name(),
+            y.t().reshape(3, 2).grad_fn.name(),
+            y.t().reshape(6).grad_fn.name(),
+            y[:, :1].reshape(2).grad_fn.name(),
+            v.reshape(3, 2).grad_fn.name(),
+        ]
+        (y.t().reshape(6) * T.arange(6.0)).sum().backward()
+        return names, x.grad
+
+    same(program)
+
+
 def test_empty_slices_of_0d_and_out_of_bounds_indices() -> None:
     assert same(lambda T: T.tensor(2.0)[0]) == ("raises", "IndexError")
     assert same(lambda T: T.ones(2)[3]) == ("raises", "IndexError")

@@ -83,6 +83,7 @@ def retain_grad_ignored(ref: ModuleType) -> Any:
 VIEW_NODES = frozenset(
     {
         "ViewBackward0",
+        "ReshapeAliasBackward0",
         "TransposeBackward0",
         "TBackward0",
         "PermuteBackward0",

@@ -476,6 +476,12 @@ DERIVATIVES: dict[str, Derivative] = {
     "reshape": Derivative(
         "ViewBackward0", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
     ),
+    "reshape_alias": Derivative(
+        "ReshapeAliasBackward0", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
+    ),
+    "reshape_copy": Derivative(
+        "UnsafeViewBackward0", arrays=True, self=lambda grad, self_shape: grad.reshape(self_shape)
+    ),
     "transpose": Derivative(
         "TransposeBackward0", self=lambda grad, dim0, dim1: ops.transpose(grad, dim0, dim1)
     ),

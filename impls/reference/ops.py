@@ -725,7 +725,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _squeeze_np(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-    return np.squeeze(x, dims) if dims else x[...]
+    return x.squeeze(dims) if dims else x[...]  # the method: np.squeeze's wrapper costs more
 
 
 VIEW_FUNCTIONS: dict[str, Any] = {
@@ -790,7 +790,10 @@ def _reshape(input: Tensor, shape: Any, copy_allowed: bool) -> Tensor:
     except ValueError:
         is_view = False
     if is_view:
-        return _view_op(input, "reshape", (target,), "reshape", {"self_shape": x.shape})
+        # torch's reshape is view() on a contiguous tensor (ViewBackward0) and _reshape_alias
+        # when only the strides allow the view (ReshapeAliasBackward0); view() is always view.
+        node = "reshape" if not copy_allowed or x.flags.c_contiguous else "reshape_alias"
+        return _view_op(input, "reshape", (target,), node, {"self_shape": x.shape})
     if not copy_allowed:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension "
@@ -798,7 +801,8 @@ def _reshape(input: Tensor, shape: Any, copy_allowed: bool) -> Tensor:
         )
     out = np.reshape(x, target)
     if input._rg and GRAD_MODE.enabled:
-        return record("reshape", out, (input,), {"self_shape": x.shape})
+        # torch: _unsafe_view of a contiguous clone (UnsafeViewBackward0).
+        return record("reshape_copy", out, (input,), {"self_shape": x.shape})
     return _wrap(out)
 
 
@@ -1066,19 +1070,28 @@ def getitem(input: Tensor, key: Any) -> Tensor:
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice start:start+length along ``dim``."""
     x = input._data
-    d = _promotion.wrap_dim(dim, x.ndim)
+    nd = x.ndim
+    d = dim if type(dim) is builtins.int and 0 <= dim < nd else _promotion.wrap_dim(dim, nd)
     k = slice(start, start + length)
-    if x.ndim and type(start) is builtins.int and type(length) is builtins.int:
+    if nd and type(start) is builtins.int and type(length) is builtins.int:
         # What getitem makes of this key, without parsing it (cat's backward narrows its
         # gradient once per input): one slice step, or an alias when the slice is full.
         shape = x.shape
-        if _full(k, shape[d]):
+        size = shape[d]
+        if start >= 0 <= length:
+            full = size == 0 or (start == 0 and length >= size)  # _full(k, size), by hand
+        else:
+            full = _full(k, size)
+        if full:
             key: tuple[Any, ...] = (Ellipsis,)
             node = "alias"
         else:
             key = (slice(None),) * d + (k, Ellipsis)
             node = "slice"
-        return _view_op(input, "getitem", (key,), node, {"self_shape": shape, "key": key})
+        step = ("getitem", (key,), node, {"self_shape": shape, "key": key})
+        out = x[key]  # apply_view, inline
+        res = record(node, out, (input,), step[3]) if input._rg and GRAD_MODE.enabled else _wrap(out)
+        return _views.register(res, input, step)
     return getitem(input, (slice(None),) * d + (k,))
 
 
