@@ -327,7 +327,18 @@ def run_backward(
                 if raw:
                     gx = g._data
                     if saved:
-                        values = tuple([v._data if type(v) is Tensor else v for v in values])
+                        n = len(values)
+                        if n == 2:  # the common sizes unrolled: no comprehension frame
+                            v0, v1 = values
+                            values = (
+                                v0._data if isinstance(v0, Tensor) else v0,
+                                v1._data if isinstance(v1, Tensor) else v1,
+                            )
+                        elif n == 1:
+                            v0 = values[0]
+                            values = (v0._data if isinstance(v0, Tensor) else v0,)
+                        else:
+                            values = tuple([v._data if isinstance(v, Tensor) else v for v in values])
                 else:
                     gx = g
                 for nxt, call, shape, dt in zip(nexts, rule.callers, node.shapes, node.dtypes, strict=False):

@@ -93,6 +93,7 @@ class Derivative:
         self.params = tuple(a for a in args if a not in self.saves)
         # Where each saved value comes from: an input position, or -1 for the result.
         self.save_src = tuple(-1 if a == "result" else self.inputs.index(a) for a in self.saves)
+        self.save_plan = tuple(zip(self.save_src, self.save_guard, strict=True))  # what record() walks
         self.result_pos = self.saves.index("result") if "result" in self.saves else -1
         layout = self.saves + self.params
         if variadic:
@@ -131,6 +132,10 @@ class _VariadicCallers:
 
     def __getitem__(self, i: int) -> Callable[[Tensor, tuple[Any, ...]], Any]:
         f, idx = self.f, self.idx
+        if idx == (-1, 0):  # (grad, i, one value): stack
+            return lambda g, v: f(g, i, v[0])
+        if idx == (-1, 0, 1):  # (grad, i, two values): cat
+            return lambda g, v: f(g, i, v[0], v[1])
         return lambda g, v: f(g, *[i if k < 0 else v[k] for k in idx])
 
     def __iter__(self) -> Iterator[Callable[[Tensor, tuple[Any, ...]], Any]]:
@@ -323,7 +328,9 @@ def _cat_offsets(sizes: tuple[Any, ...]) -> tuple[int, ...]:
 def _cat_part(grad: Tensor, i: int, dim: int, sizes: tuple[Any, ...]) -> Tensor:
     if sizes[i] is None:  # a skipped legacy empty 1-d tensor: an empty gradient
         return _wrap(np.zeros((0,), dtype=grad._data.dtype))
-    return ops.narrow(grad, dim, _cat_offsets(sizes)[i], sizes[i])
+    memo = _cat_offsets_of
+    offsets = memo[1] if memo[0] is sizes else _cat_offsets(sizes)
+    return ops.narrow(grad, dim, offsets[i], sizes[i])
 
 
 def _copy_slices_self(grad: Tensor, keep: np.ndarray, index: np.ndarray) -> Tensor:

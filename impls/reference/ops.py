@@ -60,14 +60,30 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
     n = len(inputs)
     if n == 2:  # the common case, without the cost of building lists
         a, b = inputs
+        # Each edge: the input's grad_fn, else its live AccumulateGrad (accumulator(), inline
+        # while the leaf has one), else accumulator() makes it.
         if isinstance(a, Tensor):
-            ea = (a.grad_fn or accumulator(a)) if a._rg else None
+            if a._rg:
+                ea = a.grad_fn
+                if ea is None:
+                    ref = a._acc
+                    if ref is None or (ea := ref()) is None:
+                        ea = accumulator(a)
+            else:
+                ea = None
             sa = a._data.shape
             da = a._data.dtype
         else:
             ea = sa = da = None
         if isinstance(b, Tensor):
-            eb = (b.grad_fn or accumulator(b)) if b._rg else None
+            if b._rg:
+                eb = b.grad_fn
+                if eb is None:
+                    ref = b._acc
+                    if ref is None or (eb := ref()) is None:
+                        eb = accumulator(b)
+            else:
+                eb = None
             sb = b._data.shape
             db = b._data.dtype
         else:
@@ -100,13 +116,11 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
     res._data = out
     res._rg = True
     res.grad_fn = node
-    src = rule.save_src
-    if src:
+    plan = rule.save_plan
+    if plan:
         saved = []
         versions = []
-        guard = rule.save_guard
-        for k, j in enumerate(src):
-            g = guard[k]
+        for j, g in plan:
             if g >= 0 and edges[g] is None:
                 saved.append(None)  # only read for an input that does not require grad
                 versions.append(None)
@@ -135,7 +149,7 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
         node.saved = ()
         node.versions = None
     pnames = rule.params
-    node.params = tuple([params[n] for n in pnames]) if pnames else ()  # type: ignore[index]
+    node.params = tuple(map(params.__getitem__, pnames)) if pnames else ()  # type: ignore[union-attr]
     return res
 
 
@@ -912,6 +926,9 @@ def broadcast_to(input: Tensor, shape: Any) -> Tensor:
 
 
 def _joined_dtype(tensors: Sequence[Tensor]) -> np.dtype:
+    kinds = {t._data.dtype for t in tensors}
+    if len(kinds) == 1:  # one dtype (the usual case): no promotion to compute
+        return kinds.pop()
     rt = None
     for t in tensors:
         rt = _promotion.promote(rt, t._data.dtype)
@@ -924,7 +941,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     1-d empty tensors are skipped, as torch still does for legacy code.
     """
-    tensors = [_const(t) for t in tensors]
+    tensors = [t if type(t) is Tensor else _const(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     for k, t in enumerate(tensors):
