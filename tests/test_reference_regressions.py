@@ -424,6 +424,18 @@ def test_basic_indexing_names_its_nodes_as_torch() -> None:
     same(program)
 
 
+def test_relu_passes_the_gradient_of_a_nan_output() -> None:
+    # torch's threshold_backward zeroes the gradient where the output is <= 0; a NaN output
+    # is not, so its gradient passes (the reference used to zero it, testing output > 0).
+    def program(T: Any) -> Any:
+        x = T.tensor([float("nan"), -1.0, 0.0, 2.0], requires_grad=True)
+        y = T.relu(x)
+        (y * T.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+        return y, x.grad
+
+    same(program)
+
+
 def test_reshape_names_its_node_by_contiguity_as_torch() -> None:
     # Found by the thorough fuzz run (seed 7): torch's reshape is view() on a contiguous
     # tensor, _reshape_alias when only the strides allow a view, a copy otherwise.

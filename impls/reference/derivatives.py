@@ -259,14 +259,15 @@ def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarra
 
 
 def _where_positive(result: Any, grad: Any) -> Any:
-    # torch's threshold_backward: the gradient where the output is positive, else exactly 0
-    # (not grad * mask, which turns an infinite gradient into NaN).
+    # torch's threshold_backward: exactly 0 where the output is <= 0, else the gradient (not
+    # grad * mask, which turns an infinite gradient into NaN; and a NaN output, which is not
+    # <= 0, passes its gradient on, as in torch).
     # With create_graph it is one node reading both, as torch's threshold_backward is, so
     # the gradient requires grad through ``result`` as well.
     if isinstance(grad, np.ndarray):
-        return np.where(result > 0, grad, grad.dtype.type(0))
+        return np.where(result <= 0, grad.dtype.type(0), grad)
     g, r = grad._data, result._data
-    out = np.where(r > 0, g, g.dtype.type(0))
+    out = np.where(r <= 0, g.dtype.type(0), g)
     if GRAD_MODE.enabled and (grad._rg or result._rg):
         return ops.record("threshold_backward", out, (grad, result))
     return _wrap(out)
