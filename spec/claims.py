@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-SPEC_VERSION = "2"
+SPEC_VERSION = "3"
 """Bumped whenever a claim is added, removed or changes meaning; results from
 different spec versions are never merged into one report."""
 

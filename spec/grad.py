@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gradspec.spec.claims import Level, claim
 from gradspec.spec.expect import expect_equal, expect_none, expect_values
 
@@ -55,6 +57,46 @@ def first_derivative_node(T: Any) -> None:
     x = T.tensor([3.0], requires_grad=True)
     (dy_dx,) = T.autograd.grad(T.pow(x, 2), x, create_graph=True)
     expect_equal(type(dy_dx.grad_fn).__name__, "MulBackward0", "grad_fn class of dy/dx")
+
+
+POW_ZERO_EXPONENT_ERRATUM = (
+    "Differentiating a derivative gives the mathematical second derivative only where "
+    "PyTorch's derivative formula is itself smooth. pow_backward masks d(x**y)/dx to 0 "
+    "wherever the tensor exponent y is exactly 0, and the mask has no derivative, so at "
+    "y = 0 d/dy of dz/dx is 0 where mathematics (and finite differences) give "
+    "x**(y-1) · (1 + y·log x) = 1/x; the other order, d/dx of dz/dy = x**y · log x, is the "
+    "mathematical 1/x. docs/findings.md has the details."
+)
+
+
+@claim(
+    "grad.pow-mixed-second-derivative-at-zero-exponent",
+    statement="In PyTorch, for z = x ** y with a tensor exponent at x = 2, y = 0, autograd.grad with create_graph=True gives dz/dx = 0 and dz/dy = log 2; differentiating dz/dx with respect to y then gives 0 (the exponent-0 mask of pow_backward has no derivative), while differentiating dz/dy with respect to x gives 1/x = 0.5.",
+    section=BASICS,
+    level=Level.PYTORCH,
+    needs=("graph", "autograd.grad", "create_graph"),
+    erratum=POW_ZERO_EXPONENT_ERRATUM,
+)
+def pow_mixed_second_derivative_at_zero_exponent(T: Any) -> None:
+    """PyTorch's mixed second derivative of x ** y at y = 0 depends on the order.
+
+    Mathematics gives 1/x = 0.5 for both orders (mixed partials of a smooth function
+    agree); PyTorch gives 0 for d/dy (dz/dx), because its pow_backward computes
+    where(y == 0, 0, grad · y · x**(y-1)). The spec records what PyTorch does, and the
+    second-derivative property does not draw this point (spec/prop_gradients.py).
+    """
+    x = T.tensor([2.0], requires_grad=True)
+    y = T.tensor([0.0], requires_grad=True)
+    (dz_dx,) = T.autograd.grad(x**y, x, create_graph=True)
+    expect_values(dz_dx, [0.0], "dz/dx = y · x**(y-1) at y = 0")
+    (d2z_dydx,) = T.autograd.grad(dz_dx, y)
+    expect_values(d2z_dydx, [0.0], "d/dy of dz/dx at y = 0 (mathematics: 1/x = 0.5)")
+    x = T.tensor([2.0], requires_grad=True)
+    y = T.tensor([0.0], requires_grad=True)
+    (dz_dy,) = T.autograd.grad(x**y, y, create_graph=True)
+    expect_values(dz_dy, [float(np.log(2.0))], "dz/dy = x**y · log x at y = 0")
+    (d2z_dxdy,) = T.autograd.grad(dz_dy, x)
+    expect_values(d2z_dxdy, [0.5], "d/dx of dz/dy at y = 0 (1/x, as in mathematics)")
 
 
 @claim(

@@ -33,6 +33,11 @@ HIGHER_ORDER = "Auto Gradient › grad() › Basics"
 GRAPH_NEEDS = ("graph",)
 FLOAT64 = GraphSpace()
 BOTH = GraphSpace(dtypes=("float64", "float32"))
+# No exact 0 in a tensor exponent that base and exponent both differentiate: there
+# PyTorch masks d(x**y)/dx to 0 and the mask has no derivative, so d/dy of it is 0,
+# not the 1/x of mathematics and of finite differences (docs/findings.md). A point
+# of measure zero, pinned on its own by grad.pow-mixed-second-derivative-at-zero-exponent.
+SECOND_ORDER = GraphSpace(zero_exponents=False)
 
 
 def _print_grads(graph: Graph) -> list[str]:
@@ -90,9 +95,9 @@ def grad_matches_finite_differences(T: Any, graph: Graph) -> None:
     section=HIGHER_ORDER,
     needs=("graph", "autograd.grad", "create_graph"),
     tolerances=(("float64", "second-order"),),
-    coverage=GraphCoverage(FLOAT64, extras={"seed": 0}),
+    coverage=GraphCoverage(SECOND_ORDER, extras={"seed": 0}),
 )
-@given(graph=graphs(FLOAT64), seed=st.integers(0, 2**16))
+@given(graph=graphs(SECOND_ORDER), seed=st.integers(0, 2**16))
 def second_derivative_matches(T: Any, graph: Graph, seed: int) -> None:
     leaves = graph.reached_leaves()
     assume(leaves)

@@ -31,6 +31,7 @@ with ``in-place`` (``mul_`` with ``op.mul_``).
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -151,6 +152,7 @@ class Graph:
     features: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     rebound: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     rebased: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     _compiled: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- what the graph is ------------------------------------------------------
@@ -178,19 +180,132 @@ class Graph:
         end = self.final(name)
         return not self.requires_grad[end] or (end == name and name.startswith("x"))
 
-    @property
-    def zero_dim_aliasing(self) -> bool:
-        """Whether two 0-d leaves requiring grad feed a stack or a view directly.
+    def leaf_grads_may_alias(self, loss: str | None = WEIGHTED) -> bool:
+        """Whether PyTorch may give two leaves overlapping gradient memory (backpropagating with ``loss``).
 
-        PyTorch 2.13 can then give both leaves views of one gradient tensor, so a
-        later backward adds into one storage twice (grad.stacked-0d-leaves-accumulate-separately
-        checks that bug on its own). Whether it shows depends on reference counts, so
-        properties that backpropagate a graph more than once do not draw such graphs:
-        they would fail on PyTorch at random.
+        PyTorch 2.13's AccumulateGrad keeps ("steals") the gradient a leaf receives as
+        its .grad when nothing else holds that tensor object and its strides fit the
+        leaf's, even when it is a view of another tensor's storage. Two leaves handed
+        different views of the same elements then share them, and a later backward
+        adds into them twice (grad.stacked-0d-leaves-accumulate-separately checks that
+        bug on its own): ``stack([x0, x1]).sum()`` of 0-d leaves (unbind of an expanded
+        gradient), ``x0.sum() + x1.sum()``, ``x3.squeeze(0).sum() + x4.squeeze(0).sum()``
+        of one-element leaves, ``stack([x0, x1]).sum(dim=0)`` of vectors. Whether a
+        given graph shows it depends on reference counts, so properties that
+        backpropagate a graph more than once do not draw such graphs: they would fail
+        on PyTorch at random.
+
+        A conservative model of where each leaf's gradient lives
+        (:meth:`_gradient_sources`): True when two leaves requiring grad may receive
+        different tensor objects over overlapping parts of one gradient's storage.
+        ``loss`` is how the graph is backpropagated (:data:`WEIGHTED`, :data:`PLAIN`, or
+        None: ``last.backward(gradient)``). tests/test_strategies.py checks on written
+        and drawn graphs that it flags every graph where torch shares gradient memory.
         """
-        zero_dim = {leaf.name for leaf in self.leaves if leaf.requires_grad and not np.shape(leaf.values)}
-        fed = {i for s in self.steps if s.kind in VIEW_KINDS or s.kind == "stack" for i in s.inputs}
-        return len(zero_dim & fed) >= 2
+        sources = self._gradient_sources(loss)
+        # A gradient expanded from one value (a sum's backward) has stride 0 in every
+        # dimension; AccumulateGrad copies it for a leaf of more than one element.
+        leaves = [
+            sources[leaf.name][:3]
+            for leaf in self.leaves
+            if leaf.requires_grad and (np.size(leaf.values) == 1 or sources[leaf.name][3] != "full")
+        ]
+        for i, (storage, obj, region) in enumerate(leaves):
+            for other_storage, other_obj, other_region in leaves[i + 1 :]:
+                shorter = min(len(region), len(other_region))
+                if (
+                    storage == other_storage
+                    and obj != other_obj
+                    and region[:shorter] == other_region[:shorter]
+                ):
+                    return True
+        return False
+
+    def _gradient_sources(self, loss: str | None) -> dict[str, tuple[str, str, tuple[Any, ...], str]]:
+        """For each tensor: the storage its gradient may live in, its object, and its part of it.
+
+        A tensor that receives one gradient, from an op whose backward hands on the
+        incoming gradient (:meth:`_hands_on`), lives in its consumer's storage: as
+        the same object (add), as a new view of the same elements (reshape, the sum's
+        expand), or as a slice of them (stack, cat: a part of its own, unless the
+        gradient was expanded, whose slices overlap), with how far it is expanded
+        (``"full"``: from one value by a sum, ``"partial"``: along a summed dim,
+        ``""``: not). A tensor that receives several
+        gradients (summed) or a computed one has storage of its own. The loss's
+        gradient is ``"<seed>"``: PLAIN (Σ output.sum()) hands each output an expanded
+        view of it, a gradient given to backward (``loss`` None) is handed on as
+        itself, WEIGHTED's multiplication by a constant computes a new one.
+        """
+        outputs = [self.last] if loss is None else list(self.outputs)
+        reached = {s.name for s in self.backward_steps(outputs)}
+        seed = {PLAIN: "expand", None: "object"}.get(loss)
+        edges: dict[str, list[tuple[str, str | None]]] = {}
+        for out in outputs:
+            if self.requires_grad[out]:
+                edges.setdefault(out, []).append(("<seed>", seed))
+        for step in self.steps:
+            if step.name not in reached or step.no_grad or step.detach:
+                continue
+            for name in step.inputs:
+                if not self.requires_grad[name]:
+                    continue
+                how = self._hands_on(step, name)
+                for _ in re.findall(rf"\b{name}\b", step.expr):
+                    edges.setdefault(name, []).append((step.name, how))
+        # name -> (storage, object, region, expansion)
+        Source = tuple[str, str, tuple[Any, ...], str]
+        sources: dict[str, Source] = {"<seed>": ("<seed>", "<seed>", (), "")}
+        rank = {"": 0, "partial": 1, "full": 2}
+
+        def source(name: str) -> Source:
+            if name not in sources:
+                received = edges.get(name, [])
+                if len(received) == 1 and received[0][1] is not None:
+                    consumer, how = received[0]
+                    storage, obj, region, expanded = source(consumer)
+                    if how == "object":
+                        sources[name] = (storage, obj, region, expanded)
+                    elif how == "view":
+                        sources[name] = (storage, name, region, expanded)
+                    elif how in ("expand", "expand-dim"):
+                        more = "full" if how == "expand" else "partial"
+                        sources[name] = (storage, name, region, max(expanded, more, key=rank.__getitem__))
+                    else:  # a slice: its own part, unless the gradient was expanded
+                        part = region if expanded else (*region, (consumer, name))
+                        sources[name] = (storage, name, part, expanded)
+                else:
+                    sources[name] = (name, name, (), "")
+            return sources[name]
+
+        for step in reversed(self.steps):  # consumers first, so the recursion stays shallow
+            source(step.name)
+        return {name: source(name) for name in [*(leaf.name for leaf in self.leaves), *sources]}
+
+    def _hands_on(self, step: Step, name: str) -> str | None:
+        """How ``step``'s backward hands input ``name`` the incoming gradient.
+
+        ``"object"``: the tensor itself (add, add_, sub's first operand, of the
+        result's shape); ``"view"``: a view of its elements (reshape, unsqueeze,
+        squeeze, transpose); ``"expand"``, ``"expand-dim"``: an expanded view (sum,
+        sum over a dim); ``"slice"``: a
+        view of a part (stack, cat); None: a new tensor (every other op; expand's
+        backward is a sum, slice's a copy into zeros, mean's a division).
+        """
+        same_shape = not self.shapes or self.shapes.get(name) == self.shapes.get(step.name)
+        if step.kind in ("sum", "sum-dim"):
+            return "expand" if step.kind == "sum" else "expand-dim"
+        if step.kind in ("stack", "cat"):
+            return "slice"
+        if step.kind in ("reshape", "unsqueeze", "squeeze", "transpose"):
+            return "view"
+        if step.kind == "add_" and step.name in self.rebased.values():
+            return None  # CopySlices copies the gradient first
+        if step.kind in ("add", "add_"):
+            return "object" if same_shape else None
+        if step.kind == "sub":
+            first = re.match(r"(?:\{ns\}\.sub\()?([xn]\d+)\b", step.expr)
+            return "object" if same_shape and first is not None and first.group(1) == name else None
+        return None
 
     def cuts(self) -> list[str]:
         """Steps whose value is a constant to the graph (detach, or computed under no_grad)."""
@@ -435,11 +550,19 @@ FRACTIONAL_EXPONENTS = (0.5, 1.5, -0.5, 2.5)
 class _Drawer:
     """The state of one graph being drawn: leaves, steps, their shadow values and uses."""
 
-    def __init__(self, choices: Choices, max_leaves: int, no_grad: bool, linear: bool = False) -> None:
+    def __init__(
+        self,
+        choices: Choices,
+        max_leaves: int,
+        no_grad: bool,
+        linear: bool = False,
+        zero_exponents: bool = True,
+    ) -> None:
         self.c = choices
         self.max_leaves = max_leaves
         self.allow_no_grad = no_grad and offers("no_grad")
         self.linear = linear  # only nodes that save nothing (add, sub, add_ ...)
+        self.zero_exponents = zero_exponents  # see GraphSpace.zero_exponents
         self.zero_d = offers("tensor.0d")
         self.leaves: list[Leaf] = []
         self.steps: list[Step] = []
@@ -614,9 +737,25 @@ class _Drawer:
             a=left if isinstance(left, str) else repr(left),
             b=right if isinstance(right, str) else repr(right),
         )
+        if kind == "pow" and not self.zero_exponents and self._masked_exponent(left, right):
+            return None
         with np.errstate(all="ignore"):
             value = fn(vl, vr)
         return self.add(expr, inputs, kind, saves, value, args=(left, right))
+
+    def _masked_exponent(self, base: Any, exponent: Any) -> bool:
+        """Whether ``base ** exponent`` is a point where PyTorch's second derivative is not the mathematics'.
+
+        PyTorch's pow_backward masks d(x**y)/dx to 0 wherever the tensor exponent is
+        exactly 0, and the mask has no derivative, so d/dy of that gradient is 0 there
+        instead of 1/x (docs/findings.md; the example claim
+        grad.pow-mixed-second-derivative-at-zero-exponent pins it). It matters only
+        when both operands require grad; a measure-zero point, so second-derivative
+        properties simply do not draw it.
+        """
+        if not (isinstance(base, str) and isinstance(exponent, str)):
+            return False
+        return self.grad[base] and self.grad[exponent] and bool(np.any(self.value[exponent] == 0))
 
     def unary(self, kind: str, a: str) -> str | None:
         spellings, fn, _, saves = _UNARY[kind]
@@ -1038,6 +1177,7 @@ def finish(d: _Drawer, draw_weights: Callable[[np.ndarray], Any]) -> Graph:
         features=frozenset(d.features),
         rebound=dict(d.rebound),
         rebased=dict(d.rebased),
+        shapes={name: tuple(v.shape) for name, v in d.value.items()},
     )
 
 
@@ -1064,6 +1204,10 @@ class GraphSpace:
     no_grad: bool = True
     dtypes: tuple[str, ...] = ("float64",)
     also: tuple[GraphSpace, ...] = ()  # further spaces drawn as alternatives (one_of)
+    zero_exponents: bool = True
+    """Whether a tensor exponent may hold an exact 0 where base and exponent both require
+    grad. Second-derivative properties say False: there PyTorch's mixed second derivative
+    of x ** y is 0 rather than 1/x (see :meth:`_Drawer._masked_exponent`)."""
 
     @property
     def linear(self) -> bool:
@@ -1101,7 +1245,9 @@ def graphs(
         space = GraphSpace(chosen, max_steps, max_leaves, no_grad)
     choices = Choices(draw)
     # The focused step brings up to three leaves of its own; the free steps keep their room.
-    d = _Drawer(choices, space.max_leaves + 2, space.no_grad, linear=space.linear)
+    d = _Drawer(
+        choices, space.max_leaves + 2, space.no_grad, linear=space.linear, zero_exponents=space.zero_exponents
+    )
     d.new_leaf(requires_grad=True)
     pairs = sorted(p for p in graph_catalogue(space, dtypes=False))
     if pairs:
@@ -1115,7 +1261,13 @@ def seeded_graph(space: GraphSpace, foci: Sequence[str], seed: int) -> Graph:
     from gradspec.spec.catalogue import focus_step
 
     choices = SeededChoices(seed)
-    d = _Drawer(choices, space.max_leaves + 3 * len(foci), space.no_grad, linear=space.linear)
+    d = _Drawer(
+        choices,
+        space.max_leaves + 3 * len(foci),
+        space.no_grad,
+        linear=space.linear,
+        zero_exponents=space.zero_exponents,
+    )
     d.new_leaf(requires_grad=True)
     for pair in foci:
         focus_step(d, pair)

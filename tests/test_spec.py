@@ -114,3 +114,13 @@ def test_no_property_needs_no_grad_it_does_not_draw() -> None:
     for c in all_claims():
         if c.kind == "property" and c.id != "prop.sgd-trajectory-matches-reference":
             assert "no_grad" not in c.needs, c.id
+
+
+def test_pytorchs_mixed_pow_derivative_at_a_zero_exponent_is_a_pytorch_level_claim() -> None:
+    """PyTorch at y = 0 is pinned (the property skips the point), saying where mathematics differs."""
+    from gradspec.spec.prop_gradients import SECOND_ORDER
+
+    pinned = next(c for c in all_claims() if c.id == "grad.pow-mixed-second-derivative-at-zero-exponent")
+    assert pinned.level is Level.PYTORCH
+    assert "mathematics" in (pinned.erratum or "")
+    assert not SECOND_ORDER.zero_exponents

@@ -12,14 +12,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradspec.spec.catalogue import graph_catalogue
 from gradspec.spec.claims import offering
+from gradspec.spec.prop_gradients import SECOND_ORDER
 from gradspec.spec.strategies import (
     INPLACE_KINDS,
     LINEAR_MAKERS,
     NEVER,
+    PLAIN,
     SGD_VARIANTS,
+    WEIGHTED,
     Graph,
     GraphSpace,
+    Leaf,
+    SeededChoices,
+    Step,
+    _Drawer,
     dtypes,
     graphs,
     seeded_graph,
@@ -181,3 +189,201 @@ def test_a_focused_step_meets_its_condition() -> None:
     space = GraphSpace(dtypes=("float64", "float32"))
     for pair in ("div|grad:second", "mul|broadcast:first", "pow|negative:first", "matmul|view", "sub|0-d"):
         assert any(pair in seeded_graph(space, [pair], seed).features for seed in range(24)), pair
+
+
+# -- PyTorch's leaf gradient aliasing (Graph.leaf_grads_may_alias) ------------------------
+
+
+def _hand_graph(steps: list[tuple[str, str, tuple[str, ...], str]], shape: tuple[int, ...] = ()) -> Graph:
+    """Two leaves x0, x1 of ``shape`` requiring grad and ``steps`` (name, expr, inputs, kind)."""
+    values = [np.full(shape, v).tolist() for v in (0.5, -1.25)]
+    leaves = (Leaf("x0", values[0], True), Leaf("x1", values[1], True))
+    made = tuple(Step(name, expr, inputs, kind) for name, expr, inputs, kind in steps)
+    used = {i for s in made for i in s.inputs}
+    outputs = tuple(s.name for s in made if s.name not in used)
+    graph = Graph(leaves, made, outputs, (), {n: True for n in ("x0", "x1", *(s.name for s in made))})
+    env = graph.build(torch, loss=None)
+    graph.shapes.update({n: tuple(env[n].shape) for n in graph.requires_grad})
+    graph.weights = tuple(
+        np.arange(1.0, 1.0 + env[o].numel()).reshape(graph.shapes[o]).tolist() for o in outputs
+    )
+    return graph
+
+
+def _addresses(t: torch.Tensor) -> set[int]:
+    size = t.element_size()
+    return {
+        t.data_ptr() + size * sum(i * s for i, s in zip(index, t.stride(), strict=True))
+        for index in np.ndindex(tuple(t.shape))
+    }
+
+
+def _torch_leaf_grads_overlap(graph: Graph, loss: str | None) -> bool:
+    """Whether torch's first backward left two leaves' .grad over common memory."""
+    env = graph.build(torch, loss=loss)
+    if loss is None:
+        env[graph.last].backward(torch.ones_like(env[graph.last]))
+    else:
+        env["loss"].backward()
+    grads = [env[n].grad for n in graph.grad_leaves if env[n].grad is not None]
+    seen: set[int] = set()
+    for g in grads:
+        mine = _addresses(g)
+        if mine & seen:
+            return True
+        seen |= mine
+    return False
+
+
+ALIASING = {
+    # name: (steps, leaf shape, the losses under which torch 2.13 shares gradient memory)
+    "stack": ([("n1", "{ns}.stack([x0, x1], dim=0)", ("x0", "x1"), "stack")], (), (PLAIN,)),
+    "sum + sum": (
+        [
+            ("n1", "x0.sum()", ("x0",), "sum"),
+            ("n2", "x1.sum()", ("x1",), "sum"),
+            ("n3", "n1 + n2", ("n1", "n2"), "add"),
+        ],
+        (),
+        (PLAIN, WEIGHTED, None),
+    ),
+    "stack with an add": (
+        [
+            ("n1", "x1 + 1.0", ("x1",), "add"),
+            ("n2", "{ns}.stack([x0, n1], dim=0)", ("x0", "n1"), "stack"),
+        ],
+        (),
+        (PLAIN,),
+    ),
+    "unsqueezed and added": (
+        [
+            ("n1", "x0.unsqueeze(0)", ("x0",), "unsqueeze"),
+            ("n2", "x1.unsqueeze(0)", ("x1",), "unsqueeze"),
+            ("n3", "n1 + n2", ("n1", "n2"), "add"),
+        ],
+        (),
+        (PLAIN, WEIGHTED, None),
+    ),
+    "cat of views": (
+        [
+            ("n1", "x0.reshape(-1)", ("x0",), "reshape"),
+            ("n2", "x1.unsqueeze(0)", ("x1",), "unsqueeze"),
+            ("n3", "{ns}.cat([n1, n2], dim=0)", ("n1", "n2"), "cat"),
+        ],
+        (),
+        (PLAIN,),
+    ),
+    "one-element leaves squeezed": (
+        [("n1", "x0.squeeze(0)", ("x0",), "squeeze"), ("n2", "x1.squeeze(0)", ("x1",), "squeeze")],
+        (1,),
+        (PLAIN,),
+    ),
+    "vectors stacked and summed over dim 0": (
+        [
+            ("n1", "{ns}.stack([x0, x1], dim=0)", ("x0", "x1"), "stack"),
+            ("n2", "n1.sum(dim=0)", ("n1",), "sum-dim"),
+        ],
+        (2,),
+        (WEIGHTED, None),  # under PLAIN the slices have stride 0, which AccumulateGrad copies
+    ),
+}
+SEPARATE = {
+    # Graphs whose backward gives the leaves new tensors, one tensor object, or disjoint parts.
+    "add": ([("n1", "x0 + x1", ("x0", "x1"), "add")], ()),  # one object: AccumulateGrad copies it
+    "add twice": ([("n1", "x1 + 1.0", ("x1",), "add"), ("n2", "{ns}.add(x0, n1)", ("x0", "n1"), "add")], ()),
+    "sub": ([("n1", "{ns}.sub(x0, x1)", ("x0", "x1"), "sub")], ()),
+    "mul": ([("n1", "x0 * x1", ("x0", "x1"), "mul")], ()),
+    "expand": (
+        [
+            ("n1", "x0.expand(3)", ("x0",), "expand"),
+            ("n2", "x1.expand(3)", ("x1",), "expand"),
+            ("n3", "n1 + n2", ("n1", "n2"), "add"),
+        ],
+        (),
+    ),
+    "sum + mean": (
+        [
+            ("n1", "x0.sum()", ("x0",), "sum"),
+            ("n2", "x1.mean()", ("x1",), "mean"),
+            ("n3", "n1 + n2", ("n1", "n2"), "add"),
+        ],
+        (),
+    ),
+    "stack, then mean": (
+        [("n1", "{ns}.stack([x0, x1], dim=0)", ("x0", "x1"), "stack"), ("n2", "n1.mean()", ("n1",), "mean")],
+        (2,),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIASING))
+def test_leaf_grads_may_alias_flags_graphs_where_torch_shares_gradient_memory(name: str) -> None:
+    steps, shape, losses = ALIASING[name]
+    graph = _hand_graph(steps, shape)
+    for loss in losses:
+        assert graph.leaf_grads_may_alias(loss), (loss, graph.program(loss=loss))
+        if torch.__version__.startswith("2.13"):  # the release whose bug the spec records
+            assert _torch_leaf_grads_overlap(graph, loss), (loss, graph.program(loss=loss))
+
+
+@pytest.mark.parametrize("name", sorted(SEPARATE))
+def test_leaf_grads_may_alias_spares_graphs_whose_leaves_get_gradients_of_their_own(name: str) -> None:
+    steps, shape = SEPARATE[name]
+    graph = _hand_graph(steps, shape)
+    for loss in (PLAIN, WEIGHTED, None):
+        assert not graph.leaf_grads_may_alias(loss), (loss, graph.program(loss=loss))
+        assert not _torch_leaf_grads_overlap(graph, loss), (loss, graph.program(loss=loss))
+
+
+HANDING_ON = ("add", "sub", "sum", "sum-dim", "stack", "cat", "reshape", "unsqueeze", "squeeze", "transpose")
+
+
+def test_leaf_grads_may_alias_flags_every_focused_graph_where_torch_shares_gradient_memory() -> None:
+    """Conservative: on graphs focused on ops that hand gradients on, whatever torch aliases it flags."""
+    space = GraphSpace(dtypes=("float64", "float32"))
+    catalogue = sorted(graph_catalogue(space, dtypes=False))
+    zero_dim = [p for p in catalogue if p.endswith("|0-d")]
+    handing_on = [p for p in catalogue if p.split("|")[0] in HANDING_ON]
+    foci = [[a, b] for a in zero_dim for b in zero_dim] + [
+        [a, b] for a in handing_on for b in handing_on[::3]
+    ]
+    shared = 0
+    for seed, pairs in enumerate(foci):
+        graph = seeded_graph(space, pairs, seed)
+        for loss in (PLAIN, WEIGHTED, None):
+            runs = graph.requires_grad[graph.last] if loss is None else graph.loss_requires_grad
+            if runs and _torch_leaf_grads_overlap(graph, loss):
+                shared += 1
+                assert graph.leaf_grads_may_alias(loss), (loss, graph.program(loss=loss))
+    assert shared > 0 or not torch.__version__.startswith("2.13")
+
+
+@QUICK
+@given(graph=st.one_of(graphs(GraphSpace(dtypes=("float64",))), graphs(GraphSpace(families=LINEAR_MAKERS))))
+def test_leaf_grads_may_alias_flags_random_graphs_where_torch_shares_gradient_memory(graph: Graph) -> None:
+    for loss in (PLAIN, WEIGHTED, None):
+        runs = graph.requires_grad[graph.last] if loss is None else graph.loss_requires_grad
+        if runs and _torch_leaf_grads_overlap(graph, loss):
+            assert graph.leaf_grads_may_alias(loss), (loss, graph.program(loss=loss))
+
+
+# -- tensor exponents of exactly 0 (GraphSpace.zero_exponents) -----------------------------
+
+
+def _pow_of_zero_exponent(zero_exponents: bool, exponent_requires_grad: bool) -> str | None:
+    d = _Drawer(SeededChoices(0), 4, no_grad=False, zero_exponents=zero_exponents)
+    base = d.new_leaf((2,), "positive", requires_grad=True)
+    exponent = d.new_leaf((2,), "any", requires_grad=exponent_requires_grad)
+    d.value[exponent] = np.array([0.5, 0.0])
+    return d.binary("pow", base, exponent)
+
+
+def test_second_order_spaces_draw_no_differentiated_zero_exponent() -> None:
+    """PyTorch masks d(x**y)/dx where y == 0: a second-derivative space draws no such point."""
+    assert _pow_of_zero_exponent(zero_exponents=True, exponent_requires_grad=True) is not None
+    assert _pow_of_zero_exponent(zero_exponents=False, exponent_requires_grad=True) is None
+    # An exponent that does not require grad has no mixed derivative to get wrong.
+    assert _pow_of_zero_exponent(zero_exponents=False, exponent_requires_grad=False) is not None
+    assert SECOND_ORDER.zero_exponents is False
+    for pair in sorted(p for p in graph_catalogue(SECOND_ORDER, dtypes=False) if p.startswith("pow-tensor|")):
+        assert any(pair in seeded_graph(SECOND_ORDER, [pair], seed).features for seed in range(24)), pair
