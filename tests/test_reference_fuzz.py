@@ -121,7 +121,12 @@ class Runner:
         return None if fn is None else fn.name()
 
 
-TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-11, 1e-13)}
+# float32 transcendental kernels (exp, log, tanh, pow) differ from NumPy's by an ulp or
+# two, and a chain amplifies that: exp(mean(exp(x)) ** 2.5) differed by 2.3e-5 relative
+# after 15,437 agreeing programs (the outer exp multiplies the relative error by its
+# argument, 42). 1e-4 leaves room for that; a wrong rule is off by far more, and the
+# float64 programs check every rule at 1e-11.
+TOLERANCE = {"float32": (1e-4, 1e-6), "float64": (1e-11, 1e-13)}
 
 
 # torch names a view's regenerated node AsStridedBackward0 once its base changed in place
