@@ -436,6 +436,20 @@ def test_relu_passes_the_gradient_of_a_nan_output() -> None:
     same(program)
 
 
+def test_inplace_on_a_view_of_a_no_grad_view_is_refused_with_grad_on() -> None:
+    # Found by the thorough fuzz run (seed 8): torch's "view of a view which was created in
+    # no_grad mode and is being modified inplace with grad mode enabled" RuntimeError.
+    def refused(T: Any) -> Any:
+        v0 = T.zeros(2, 3, requires_grad=True)
+        v2 = T.neg(v0)
+        with T.no_grad():
+            v6 = v2.reshape(2, 3)
+        v7 = v6.reshape(2, 3)
+        return v7.add_(v0)
+
+    assert same(refused) == ("raises", "RuntimeError")
+
+
 def test_reshape_names_its_node_by_contiguity_as_torch() -> None:
     # Found by the thorough fuzz run (seed 7): torch's reshape is view() on a contiguous
     # tensor, _reshape_alias when only the strides allow a view, a copy otherwise.

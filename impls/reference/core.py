@@ -161,6 +161,7 @@ class Tensor:
     _views: list[Any] | None = None  # weak references to this base's views
     _views_cap = 64  # _views' length at which dead references are next swept out
     _no_grad_view = False  # a view made under no_grad (see views.register)
+    _no_grad_chain = False  # a view, made with grad on, of a view made under no_grad
     _retains_grad = False
     _is_param = False
 

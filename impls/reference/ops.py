@@ -1366,6 +1366,12 @@ def check_inplace(t: Tensor) -> None:
             "a view of a leaf Variable that requires grad is being used in an in-place "
             "operation. Do the update under torch.no_grad() or clone() the view first."
         )
+    if t._no_grad_chain and t._rg:
+        raise RuntimeError(
+            "this tensor is a view of a view which was created in no_grad mode and is being "
+            "modified inplace with grad mode enabled; torch forbids it as ambiguous. Make the "
+            "view and the in-place op both inside the no_grad block, or both outside."
+        )
 
 
 def bump_version(t: Tensor) -> None:

@@ -47,6 +47,8 @@ def register(out: Tensor, input: Tensor, step: Step) -> Tensor:
         # requires_grad=True, with no grad_fn (so it is a leaf), and is never regenerated.
         out._rg = True
         out._no_grad_view = True
+    elif input._no_grad_view or input._no_grad_chain:
+        out._no_grad_chain = True  # torch's creation meta passes on to views of the view
     views = base._views
     if views is None:
         views = base._views = []
