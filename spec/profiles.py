@@ -35,6 +35,43 @@ settings.register_profile("thorough", max_examples=500, **_COMMON)
 PROFILES = ("dev", "ci", "thorough")
 
 
+hypothesis_source_constants = None
+"""Hypothesis's own lookup of source literals, kept so a test can show what the patch prevents."""
+
+
+def draw_without_source_constants() -> bool:
+    """Make what a property draws depend on its profile and seed only; True if a patch was needed.
+
+    Since 6.131 hypothesis mixes number and string literals from the source of every
+    local (not site-packages) module already imported into what it draws. In a
+    gradspec worker that pool grows with whatever is loaded: the engine's adapter or
+    module, the cases that ran before. So a derandomized ``ci`` example changed with
+    ``--case`` and with the engine under test (Paddle's full run and a one-case run of
+    the same property drew different graphs), and two engines were not tested on the
+    same inputs. Hypothesis has no setting for it; its private lookup is replaced by
+    an empty pool where it exists (tests/test_determinism.py fails if that stops
+    working).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - hypothesis moved it: the test says so
+        return False
+    global hypothesis_source_constants
+    if not hasattr(providers, "_get_local_constants"):
+        return False
+    if hypothesis_source_constants is None:
+        hypothesis_source_constants = providers._get_local_constants
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None:
+        cache.cache.clear()
+    return True
+
+
+draw_without_source_constants()
+
+
 def without_shrinking(name: str) -> str:
     """Register (once) and return ``<name>-noshrink``: profile ``name`` minus the shrink phase.
 
