@@ -9,6 +9,7 @@ the last tests pin each documented difference (impls/reference/differences.py).
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -468,6 +469,46 @@ def test_reshape_names_its_node_by_contiguity_as_torch() -> None:
         ]
         (y.t().reshape(6) * T.arange(6.0)).sum().backward()
         return names, x.grad
+
+    same(program)
+
+
+def test_flatten_returns_the_tensor_itself_when_no_dims_merge() -> None:
+    def program(T: Any) -> Any:
+        x = T.ones(3, 4, requires_grad=True)[:, :2]
+        v = x.flatten(1)
+        return v is x, x.flatten(0, 0) is x, x.flatten().grad_fn.name(), T.ones(2).flatten(0, -1).shape
+
+    same(program)
+    assert same(lambda T: T.ones(2, 3).flatten(1, 0)) == ("raises", "RuntimeError")
+
+
+def test_sign_of_nan_is_zero_and_so_is_the_gradient_of_abs_there() -> None:
+    def program(T: Any) -> Any:
+        x = T.tensor([float("nan"), -0.0, -2.0, float("inf")], requires_grad=True)
+        x.abs().backward(T.tensor([0.0, 1.0, 1.0, 1.0]))
+        return T.sign(x.detach()), x.grad, T.sign(T.tensor(float("nan"), dtype=T.float64))
+
+    same(program)
+
+
+def test_relu_keeps_negative_zero_and_max_min_send_the_gradient_to_nan() -> None:
+    def program(T: Any) -> Any:
+        x = T.tensor([float("nan"), 1.0, float("nan"), -0.0], requires_grad=True)
+        y = x.relu()
+        (x.max() + x.min()).backward()
+        return y, [math.copysign(1.0, v) for v in y.tolist()], x.grad
+
+    same(program)
+
+
+def test_maximum_and_minimum_keep_the_first_of_equals_and_pass_the_gradient_at_nan() -> None:
+    def program(T: Any) -> Any:
+        a = T.tensor([0.0, -0.0, float("nan"), 1.0, 2.0], requires_grad=True)
+        b = T.tensor([-0.0, 0.0, 1.0, float("nan"), 2.0], requires_grad=True)
+        hi, lo = T.maximum(a, b), T.minimum(a, b)
+        (hi + lo).backward(T.ones(5))
+        return hi, lo, [math.copysign(1.0, v) for v in hi.tolist() + lo.tolist()], a.grad, b.grad
 
     same(program)
 

@@ -188,8 +188,11 @@ def _onehot(self_shape: tuple[int, ...], dim: int, indices: np.ndarray, keepdim:
 
 
 def _extreme_backward(grad: Tensor, self: Tensor, result: Tensor) -> Tensor:
-    # torch splits the gradient evenly between tied extremes.
+    # torch splits the gradient evenly between tied extremes; a NaN extreme is tied with
+    # every NaN of the input (evenly_distribute_backward).
     mask = ops.eq(self, result)
+    if np.isnan(result._data).any():
+        mask = _wrap(mask._data | np.isnan(self._data))
     return ops.where(mask, grad / int(mask._data.sum()), 0.0)
 
 
@@ -373,22 +376,24 @@ DERIVATIVES: dict[str, Derivative] = {
     "pow": Derivative("PowBackward0", self=_pow_self),
     "pow_tensor": Derivative("PowBackward1", self=_pow_tensor_self, exponent=_pow_tensor_exponent),
     "rpow": Derivative("PowBackward2", inputs=("exponent",), exponent=_rpow_exponent),
+    # torch: where(self == other, grad / 2, grad) with the losing side zeroed, so where
+    # either is NaN (neither wins) both sides get the whole gradient.
     "maximum": Derivative(
         "MaximumBackward0",
         self=lambda grad, self, other: ops.where(
-            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), grad, 0.0)
+            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), 0.0, grad)
         ),
         other=lambda grad, self, other: ops.where(
-            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), grad, 0.0)
+            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), 0.0, grad)
         ),
     ),
     "minimum": Derivative(
         "MinimumBackward0",
         self=lambda grad, self, other: ops.where(
-            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), grad, 0.0)
+            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), 0.0, grad)
         ),
         other=lambda grad, self, other: ops.where(
-            ops.eq(self, other), grad / 2, ops.where(ops.gt(self, other), grad, 0.0)
+            ops.eq(self, other), grad / 2, ops.where(ops.lt(self, other), 0.0, grad)
         ),
     ),
     # elementwise functions

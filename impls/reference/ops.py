@@ -278,8 +278,23 @@ _sub = _binary("sub", np.subtract, no_bool=_SUB_BOOL)
 mul = _binary("mul", np.multiply)
 div = _binary("div", np.true_divide, to_float=True)
 _rsub = _binary("rsub", lambda x, y: y - x, no_bool=_SUB_BOOL)
-maximum = _binary("maximum", np.maximum)
-minimum = _binary("minimum", np.minimum)
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    # torch keeps ``a`` when the two are equal (max(-0.0, 0.0) is -0.0); NaN propagates.
+    if np.result_type(a, b).kind != "f":
+        return np.maximum(a, b)
+    return np.where((a >= b) | np.isnan(a), a, b)
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    if np.result_type(a, b).kind != "f":
+        return np.minimum(a, b)
+    return np.where((a <= b) | np.isnan(a), a, b)
+
+
+maximum = _binary("maximum", _maximum)
+minimum = _binary("minimum", _minimum)
 multiply = mul
 true_divide = divide = div
 
@@ -419,7 +434,8 @@ def _sigmoid(x: Any) -> Any:
 
 
 def _relu(x: Any) -> Any:
-    return np.maximum(x, x.dtype.type(0))
+    # torch's clamp_min(0): NaN and -0.0 pass through (np.maximum would turn -0.0 into 0.0).
+    return np.where(x < 0, x.dtype.type(0), x)
 
 
 neg = negative = _unary(
@@ -445,7 +461,17 @@ relu = _unary(
 )
 sin = _unary("sin", np.sin, "Sine.")
 cos = _unary("cos", np.cos, "Cosine.")
-sign = _unary("sign", np.sign, "Sign (-1, 0, 1); its derivative is zero.", kind="same")
+
+
+def _torch_sign(x: np.ndarray) -> np.ndarray:
+    """NumPy's sign, except that torch's sign of NaN is 0 (so abs's gradient there is 0 too)."""
+    out = np.sign(x)
+    if out.dtype.kind == "f":
+        out = np.where(np.isnan(out), out.dtype.type(0), out)
+    return out
+
+
+sign = _unary("sign", _torch_sign, "Sign (-1, 0, 1; 0 for NaN); its derivative is zero.", kind="same")
 reciprocal = _unary("reciprocal", np.reciprocal, "1 / input.")
 square = _unary("square", np.square, "input ** 2.", kind="same")
 log1p = _unary("log1p", np.log1p, "log(1 + input).")
@@ -836,6 +862,10 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if not shape:
         return reshape(input, 1)
     s, e = _promotion.wrap_dim(start_dim, len(shape)), _promotion.wrap_dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input  # torch returns the tensor itself when no dims merge
     n = 1
     for d in shape[s : e + 1]:
         n *= d
