@@ -513,6 +513,19 @@ def test_maximum_and_minimum_keep_the_first_of_equals_and_pass_the_gradient_at_n
     same(program)
 
 
+def test_the_denominators_gradient_is_computed_as_torch_does_to_second_order() -> None:
+    """-grad * ((a / b) / b): the same infinities and NaNs at b = 0, and no early overflow."""
+
+    def program(T: Any) -> Any:
+        b = T.tensor([0.0, 0.0, 1e20, -3.0], requires_grad=True)
+        loss = (T.tensor(1.0) / b * T.tensor([0.0, 1.0, 1.0, 1.0])).sum()
+        (g,) = T.autograd.grad(loss, [b], create_graph=True)
+        (g * g).sum().backward()
+        return g, g.grad_fn.name(), b.grad
+
+    same(program)
+
+
 def test_empty_slices_of_0d_and_out_of_bounds_indices() -> None:
     assert same(lambda T: T.tensor(2.0)[0]) == ("raises", "IndexError")
     assert same(lambda T: T.ones(2)[3]) == ("raises", "IndexError")

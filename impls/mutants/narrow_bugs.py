@@ -319,7 +319,7 @@ def div_float64_denominator_grad_sign(ref: ModuleType) -> Any:
     return _rules(
         ref,
         ("div",),
-        other=lambda grad, self, other, **_: (grad if _is_f64(grad) else -grad) * self / (other * other),
+        other=lambda grad, self, other, **_: (grad if _is_f64(grad) else -grad) * ((self / other) / other),
     )
 
 

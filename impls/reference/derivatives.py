@@ -364,7 +364,10 @@ DERIVATIVES: dict[str, Derivative] = {
         "DivBackward0",
         arrays=True,
         self=lambda grad, other: grad / other,
-        other=lambda grad, self, other: -grad * self / (other * other),
+        # torch's div_tensor_other_backward: -grad * ((self / other) / other). Not
+        # self / (other * other): that rounds differently, overflows sooner, and under
+        # create_graph gives other derivatives where other is 0.
+        other=lambda grad, self, other: -grad * ((self / other) / other),
     ),
     "rdiv": Derivative(
         "DivBackward0",
