@@ -74,7 +74,10 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "mean": ("any", *SINGLE),
     "sum-dim": ("any", "negative", *OPERAND),
     "mean-dim": ("any", "negative", *OPERAND),
-    "cat": ("any", *GRAD, *OPERAND),
+    # uneven: three or more parts, not all of one size along dim, so a part's offset is
+    # not a multiple of the first part's size (a backward that assumes equal parts slices
+    # the wrong rows; with two parts the second offset is always the first size).
+    "cat": ("any", *GRAD, *OPERAND, "uneven"),
     "stack": ("any", *GRAD, "0-d", *OPERAND),
     "reshape": ("any", "0-d", "view", "in-place"),
     "unsqueeze": ("any", "0-d", "view", "in-place"),
@@ -300,10 +303,14 @@ def _join(d: _Drawer, kind: str, condition: str) -> str | None:
         return d.stack(a, b, d.integer(0, len(shape)))
     shape = d.shape(min_dims=1)
     dim = d.integer(0, len(shape) - 1)
+    size = shape[dim] + 1 if condition == "uneven" else d.integer(1, 3)
     a = _fresh(d, shape, _ANY, rg[0], hows[0])
-    b = _fresh(d, shape[:dim] + (d.integer(1, 3),) + shape[dim + 1 :], _ANY, rg[1], hows[1])
+    b = _fresh(d, shape[:dim] + (size,) + shape[dim + 1 :], _ANY, rg[1], hows[1])
     if a is None or b is None or not _cat_fits(d.value[a], dim)(d.value[b]):
         return None
+    if condition == "uneven":
+        c = _fresh(d, shape, _ANY, d.choice([True, False]), None)
+        return None if c is None else d.cat([a, b, c], dim)
     return d.cat([a, b, a] if condition == "fan-out" else [a, b], dim)
 
 
@@ -416,10 +423,12 @@ class GraphCoverage:
         return pairs
 
     def top_up(self, missing: set[str]) -> Iterator[tuple[dict[str, Any], set[str]]]:
-        """Keyword arguments of examples aimed at ``missing`` (with the pairs each aims at).
+        """Keyword arguments of examples aimed at ``missing``, each with the missing pairs it reaches.
 
-        Pairs are taken a few at a time (one focused step each, in one graph); each
-        chunk is offered up to three graphs, in case the property rejects one.
+        Pairs are taken a few at a time (one focused step each, in one graph). Every
+        seeded graph that reaches one of them is offered, up to ``seeds`` per chunk:
+        the caller runs those that reach a pair still unreached and stops pulling once
+        none is, so a graph the property rejects is made up for by the next seed.
         """
         default = "float64" if offers("dtype.float64") else "float32"
         todo = sorted(missing)
@@ -434,18 +443,14 @@ class GraphCoverage:
                     by_dtype.setdefault(default, []).append(pair)
             for dtype, foci in by_dtype.items():
                 aim = {p for p in chunk if p.split("|")[1] == dtype or p in foci}
-                offered_graphs = 0
                 for seed in range(self.seeds):
                     extra = [self.companion] if self.companion else []
                     graph = seeded_graph(self.space, [*foci, *extra], 1000 * start + seed)
-                    if graph.coverage(dtype) & aim:
+                    if hit := graph.coverage(dtype) & aim:
                         kwargs = {"graph": graph, **self.extras}
                         if self.dtype_arg:
                             kwargs[self.dtype_arg] = dtype
-                        yield kwargs, aim
-                        offered_graphs += 1
-                        if offered_graphs == 5:
-                            break
+                        yield kwargs, hit
 
 
 @dataclass(frozen=True)

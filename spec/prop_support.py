@@ -161,10 +161,11 @@ def _top_up(test: Any, T: Any, coverage: Coverage, tally: _Tally) -> None:
     missing = coverage.catalogue() - set(tally.counts)
     tally.topping = True
     try:
-        for kwargs, _aim in coverage.top_up(missing):
-            if not missing:
+        for kwargs, reaches in coverage.top_up(missing):
+            unreached = coverage.catalogue() - set(tally.counts) - set(tally.topped_up)
+            if not unreached:
                 break
-            if not (_aim & (coverage.catalogue() - set(tally.counts) - set(tally.topped_up))):
+            if not reaches & unreached:
                 continue
             try:
                 inner(T, **kwargs)

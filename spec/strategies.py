@@ -711,6 +711,8 @@ class _Drawer:
             found.add("in-place")
         if any(self.uses[a] > 0 for a in names) or len(names) > len(set(names)):
             found.add("fan-out")
+        if kind == "cat" and len(names) >= 3 and len({self.value[a].shape for a in names}) > 1:
+            found.add("uneven")  # a part's offset is not a multiple of the first part's size
         return {f"{kind}|{c}" for c in found}
 
     # emitters: one step of a kind over given operands ------------------------------------
