@@ -261,6 +261,8 @@ def _literal(values: list[Any], shape: tuple[int, ...]) -> str:
     """A nested Python list literal of ``shape`` (a bare number for 0-d)."""
     if not shape:
         return repr(values[0])
+    if shape[0] == 0:
+        return "[]"
     step = len(values) // shape[0]
     return (
         "[" + ", ".join(_literal(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])) + "]"

@@ -526,6 +526,15 @@ def test_the_denominators_gradient_is_computed_as_torch_does_to_second_order() -
     same(program)
 
 
+def test_losses_of_no_elements_are_nan_without_a_warning() -> None:
+    def program(T: Any) -> Any:
+        x = T.sigmoid(T.zeros(1, 0, requires_grad=True))
+        empty = T.zeros(1, 0)
+        return T.nn.BCELoss()(x, empty), T.nn.MSELoss()(x, empty)
+
+    same(program)
+
+
 def test_empty_slices_of_0d_and_out_of_bounds_indices() -> None:
     assert same(lambda T: T.tensor(2.0)[0]) == ("raises", "IndexError")
     assert same(lambda T: T.ones(2)[3]) == ("raises", "IndexError")

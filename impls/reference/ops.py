@@ -1270,7 +1270,8 @@ def binary_cross_entropy(
     if weight is not None:
         logx *= weight._data
     np.negative(logx, out=logx)
-    out = _reduce(logx, reduction, x.dtype)
+    with quiet():  # the mean of no elements is NaN, without NumPy's warning
+        out = _reduce(logx, reduction, x.dtype)
     tgt = target if isinstance(target, Tensor) else _wrap(y)
     if (input._rg or tgt._rg) and GRAD_MODE.enabled:
         return record("binary_cross_entropy", out, (input, tgt, weight), {"reduction": reduction})
