@@ -201,8 +201,15 @@ def _as_inplace(d: _Drawer, shape: tuple[int, ...], domain: str, rg: bool) -> st
 
 
 def _grad_pattern(d: _Drawer, condition: str) -> tuple[bool, bool]:
+    """Which operands of a focused step require grad.
+
+    Under an operand condition (0-d, broadcast, negative, a view, ...) both do, so the
+    step exercises every derivative rule of the op under it: a rule wrong only for the
+    second operand of a 0-d sub survived a seed whose 0-d top-up left that operand
+    without grad. The grad:* conditions say which operands require grad themselves.
+    """
     patterns = {"grad:first": (True, False), "grad:second": (False, True), "grad:both": (True, True)}
-    return patterns.get(condition) or d.choice(list(patterns.values()))
+    return patterns.get(condition, (True, True))
 
 
 def _operand_hows(d: _Drawer, condition: str) -> list[str | None]:

@@ -703,7 +703,11 @@ class _Drawer:
                         found.add("negative:even-power" if int(second) % 2 == 0 else "negative:odd-power")
         elif any(np.any(self.value[a] < 0) for a in names):
             found.add("negative")
-        if any(self.value[a].ndim == 0 for a in names):
+        # 0-d counts as reached when every tensor operand of a binary op requires grad, so
+        # each operand's rule runs on 0-d tensors (a rule wrong only for a 0-d second
+        # operand survived a seed whose 0-d subs all had a constant second operand).
+        binary = kind in ("add", "sub", "mul", "div", "pow-tensor", "matmul", "stack")
+        if any(self.value[a].ndim == 0 for a in names) and (not binary or all(self.grad[a] for a in names)):
             found.add("0-d")
         if any(self.kind_of.get(a) in VIEW_KINDS for a in names):
             found.add("view")
