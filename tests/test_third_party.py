@@ -257,7 +257,7 @@ def test_paddle_refuses_in_place_on_a_leaf_and_on_its_gradients(paddle_engine: A
 def test_paddle_leaves_an_in_place_change_through_a_reshape_view_out_of_the_base_s_gradient(
     paddle_engine: Any,
 ) -> None:
-    """prop.grad-matches-finite-differences' counterexample: the view divergence on a reshape."""
+    """A counterexample prop.grad-matches-finite-differences once drew: the view divergence on a reshape."""
     T = paddle_engine.namespace
     x1 = T.tensor([[0.0, 0.0], [0.0, 0.0]], requires_grad=True, dtype=T.float64)
     x2 = T.tensor([0.0], requires_grad=True, dtype=T.float64)
