@@ -86,6 +86,4 @@ def summary_lines(outcomes: list[Outcome], engines: list[dict[str, Any]] | None 
 
 def _why_unavailable(reason: str) -> str:
     """The short form of an engine's ``unavailable`` reason (torch-cuda's: no CUDA device here)."""
-    if "CUDA" in reason and "not available" in reason:
-        return "no CUDA device here"
     return reason.split(" (", 1)[0]

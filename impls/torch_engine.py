@@ -23,11 +23,14 @@ def _engine(device: str) -> Engine:
         if torch.cuda.is_available():
             label = f"cuda ({torch.cuda.get_device_name(0)})"
         else:
-            built = torch.version.cuda or "none"
-            unavailable = (
-                f"CUDA is not available (torch.cuda.is_available() is False; "
-                f"torch {torch.__version__} built with CUDA {built})"
+            # Say which of the two reasons holds: a CPU-only build, or a CUDA build
+            # that finds no device (driver, container, CUDA_VISIBLE_DEVICES).
+            build = (
+                f"a CUDA {torch.version.cuda} build that finds no device"
+                if torch.version.cuda
+                else "a CPU-only build"
             )
+            unavailable = f"no CUDA device here (torch {torch.__version__} is {build})"
     return Engine(
         name=f"torch-{device}",
         namespace=torch,
