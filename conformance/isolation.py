@@ -138,6 +138,8 @@ def pytest_launcher(engine_spec: str, base_argv: list[str]) -> Launch:
             str(channel),
             "--gradspec-cases",
             str(cases),
+            "--gradspec-supervisor",  # so the worker ends when this run is killed
+            str(os.getpid()),
         ]
         return subprocess.Popen(argv, start_new_session=True)
 

@@ -20,6 +20,7 @@ import pytest
 
 import gradspec.spec
 import gradspec.spec.profiles  # noqa: F401 - registers profiles before hypothesis reads --hypothesis-profile
+from gradspec.conformance import lifeline
 from gradspec.conformance.engine import Engine
 from gradspec.conformance.expectations import Expectations, ExpectationsError, load_expectations
 from gradspec.conformance.facts import case_facts, error_facts, outcome_of, text, without_namespace
@@ -60,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--gradspec-channel",
         metavar="PATH",
         help="report to the isolating supervisor: append each case's start and facts to PATH",
+    )
+    group.addoption(
+        "--gradspec-supervisor",
+        metavar="PID",
+        type=int,
+        help="the supervising gradspec run's pid: this worker ends its process group when that run dies",
     )
     group.addoption(
         "--gradspec-cases",
@@ -243,6 +250,9 @@ class ConformanceRun:
         path = config.getoption("gradspec_results") if controller else None
         channel = config.getoption("gradspec_channel") if controller else None
         self.channel = Channel(Path(channel)) if channel else None
+        supervisor = config.getoption("gradspec_supervisor") if controller else None
+        if supervisor is not None:
+            lifeline.watch(supervisor)
         self.stream = (
             ResultStream(Path(path), [e.metadata() for e in engines], list(config.invocation_params.args))
             if path

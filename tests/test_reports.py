@@ -260,6 +260,26 @@ def test_markdown_summary_has_scores_and_failures(run_dir: Path, document: dict)
 # -- interrupted runs -----------------------------------------------------------------
 
 
+def _workers_left(supervisor: int, seconds: float) -> list[str]:
+    """Command lines of live workers started by ``supervisor`` (Linux's /proc; elsewhere none)."""
+    mark = f"--gradspec-supervisor\0{supervisor}\0".encode()
+    deadline = time.monotonic() + seconds
+    while True:
+        left = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                if (
+                    mark in (proc / "cmdline").read_bytes()
+                    and "\nState:\tZ" not in (proc / "status").read_text()
+                ):
+                    left.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                continue
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
 def test_a_run_killed_part_way_still_gives_a_report_of_its_finished_cases(tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -285,6 +305,7 @@ def test_a_run_killed_part_way_still_gives_a_report_of_its_finished_cases(tmp_pa
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    assert _workers_left(process.pid, seconds=10) == [], "the killed run's worker outlived it"
     finished = [json.loads(line) for line in results.read_text().splitlines()[1:] if line.endswith("}")]
     assert 3 <= len(finished) < len(all_claims())
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from heapq import heappop, heappush
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -201,26 +202,31 @@ def cast_grad(grad: Tensor, dtype: Any, create_graph: bool) -> Tensor:
 
 
 def _needed_nodes(roots: list[Node], targets: set[Node]) -> set[Node]:
-    """Nodes from which some target is reachable (only those run in autograd.grad)."""
-    # Iterative post-order: a node is needed if it is a target or feeds a needed node.
-    needed: set[Node] = set()
-    done: set[Node] = set()
-    stack: list[tuple[Node, int]] = [(r, 0) for r in roots]
+    """Nodes from which some target is reachable (only those run in autograd.grad).
+
+    One sweep collects what the roots reach; then, in order of creation (every
+    consumer is created after the nodes it feeds, leaves' AccumulateGrad first),
+    a node is needed if it is a target or feeds a needed node.
+    """
+    reached = set(roots)
+    stack = list(reached)
+    order: list[Node] = []
     while stack:
-        node, i = stack.pop()
-        if i == 0 and node in done:
-            continue
-        nxt = node.next
-        if i < len(nxt):
-            stack.append((node, i + 1))
-            child = nxt[i]
-            if child is not None and child not in done:
-                stack.append((child, 0))
-            continue
-        done.add(node)
-        if node in targets or any(c in needed for c in nxt if c is not None):
+        node = stack.pop()
+        order.append(node)
+        for child in node.next:
+            if child is not None and child not in reached:
+                reached.add(child)
+                stack.append(child)
+    order.sort(key=_creation)
+    needed: set[Node] = set()
+    for node in order:
+        if node in targets or not needed.isdisjoint(node.next):
             needed.add(node)
     return needed
+
+
+_creation = attrgetter("seq")
 
 
 def run_backward(
@@ -289,7 +295,7 @@ def run_backward(
                     k = targets.get(node)  # type: ignore[union-attr]
                     if k is not None:
                         captured[k] = g
-                    if not any(n in needed for n in nexts):
+                    if needed.isdisjoint(nexts):
                         continue
                 retained = node.retained
                 if retained is not None:

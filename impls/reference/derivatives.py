@@ -329,12 +329,20 @@ def _cat_offsets(sizes: tuple[Any, ...]) -> tuple[int, ...]:
     return memo[1]
 
 
-def _cat_part(grad: Tensor, i: int, dim: int, sizes: tuple[Any, ...]) -> Tensor:
-    if sizes[i] is None:  # a skipped legacy empty 1-d tensor: an empty gradient
-        return _wrap(np.zeros((0,), dtype=grad._data.dtype))
+def _cat_part(grad: Any, i: int, dim: int, sizes: tuple[Any, ...]) -> Any:
+    # An ``arrays`` entry: on a raw array (nothing recorded) the part is a plain NumPy
+    # slice; on a tensor (create_graph) it is a recorded narrow.
+    raw = type(grad) is np.ndarray
+    size = sizes[i]
+    if size is None:  # a skipped legacy empty 1-d tensor: an empty gradient
+        empty = np.zeros((0,), dtype=grad.dtype if raw else grad._data.dtype)
+        return empty if raw else _wrap(empty)
     memo = _cat_offsets_of
     offsets = memo[1] if memo[0] is sizes else _cat_offsets(sizes)
-    return ops.narrow(grad, dim, offsets[i], sizes[i])
+    start = offsets[i]
+    if raw:
+        return grad[(slice(None),) * dim + (slice(start, start + size),)]
+    return ops.narrow(grad, dim, start, size)
 
 
 def _copy_slices_self(grad: Tensor, keep: np.ndarray, index: np.ndarray) -> Tensor:
@@ -516,6 +524,7 @@ DERIVATIVES: dict[str, Derivative] = {
     "cat": Derivative(
         "CatBackward0",
         variadic=True,
+        arrays=True,
         tensors=_cat_part,
     ),
     "stack": Derivative(
