@@ -502,6 +502,34 @@ def test_relu_keeps_negative_zero_and_max_min_send_the_gradient_to_nan() -> None
     same(program)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_relu_and_its_gradient_on_large_tensors_are_torchs_bit_for_bit(dtype: str) -> None:
+    # From LARGE elements on, relu and threshold_backward take their allocation-lean paths
+    # (np.maximum with a -0.0 fix-up; a bit mask ANDed into the gradient): signed zeros,
+    # NaN, infinities and subnormals in values and in gradients must come out as torch's.
+    from gradspec.impls.reference.ops import LARGE
+
+    rng = np.random.default_rng(0)
+    special = np.array([-0.0, 0.0, -3.0, 2.0, np.nan, -np.inf, np.inf, 1e-45, -1e-45], dtype=np.float64)
+    n = LARGE + 7  # past the threshold, and not a multiple of a SIMD width
+    x = rng.choice(special, size=n).astype(dtype)
+    x[::3] = rng.standard_normal(len(x[::3])).astype(dtype)
+    g = rng.choice(special, size=n).astype(dtype)
+    bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+
+    def run(T: Any, as_array: Callable[[Any], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        leaf = T.tensor(x.tolist(), dtype=getattr(T, dtype), requires_grad=True)
+        y = T.relu(leaf)
+        y.backward(T.tensor(g.tolist(), dtype=getattr(T, dtype)))
+        return as_array(y.detach()), as_array(leaf.grad)
+
+    want = run(torch, lambda t: t.numpy())
+    got = run(R, lambda t: np.asarray(t._data))
+    for w, h in zip(want, got, strict=True):
+        assert w.dtype == h.dtype
+        assert np.array_equal(w.view(bits), h.view(bits))
+
+
 def test_maximum_and_minimum_keep_the_first_of_equals_and_pass_the_gradient_at_nan() -> None:
     def program(T: Any) -> Any:
         a = T.tensor([0.0, -0.0, float("nan"), 1.0, 2.0], requires_grad=True)

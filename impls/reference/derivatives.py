@@ -261,6 +261,20 @@ def _nll_self(grad: Tensor, self: Tensor, target: np.ndarray, weights: np.ndarra
     return grad * _wrap(coef.reshape(x.shape))
 
 
+def _threshold_backward(result: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """result <= 0 ? +0.0 : grad, exactly (signed zeros, inf and NaN gradients kept as they are)."""
+    if grad.size < ops.LARGE or grad.dtype.kind != "f" or grad.shape != result.shape:
+        return np.where(result <= 0, grad.dtype.type(0), grad)
+    # The lean path, bit for bit the same: an all-ones mask where the gradient passes, ANDed
+    # into the gradient's bits, in one buffer (where() is 10x slower, and grad * mask turns an
+    # infinite gradient into NaN and a negative one into -0.0).
+    bits = np.dtype(f"u{grad.dtype.itemsize}")
+    mask = np.less_equal(result, 0).view(np.uint8).astype(bits)  # 1 where the gradient stops
+    np.subtract(mask, 1, out=mask)  # ...now 0 there, and all ones where it passes
+    np.bitwise_and(grad.view(bits), mask, out=mask)
+    return mask.view(grad.dtype)
+
+
 def _where_positive(result: Any, grad: Any) -> Any:
     # torch's threshold_backward: exactly 0 where the output is <= 0, else the gradient (not
     # grad * mask, which turns an infinite gradient into NaN; and a NaN output, which is not
@@ -268,9 +282,9 @@ def _where_positive(result: Any, grad: Any) -> Any:
     # With create_graph it is one node reading both, as torch's threshold_backward is, so
     # the gradient requires grad through ``result`` as well.
     if isinstance(grad, np.ndarray):
-        return np.where(result <= 0, grad.dtype.type(0), grad)
+        return _threshold_backward(result, grad)
     g, r = grad._data, result._data
-    out = np.where(r <= 0, g.dtype.type(0), g)
+    out = _threshold_backward(r, g)
     if GRAD_MODE.enabled and (grad._rg or result._rg):
         return ops.record("threshold_backward", out, (grad, result))
     return _wrap(out)
