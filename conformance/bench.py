@@ -120,6 +120,7 @@ class Subject:
     engine_spec: str = ""
     iterations: int = 1
     samples: list[float] = field(default_factory=list)  # seconds per call, one per round
+    pass_ends: list[int] = field(default_factory=list)  # len(samples) after each pass
     error: str = ""  # set when a round raised: the subject leaves the workload, its rounds dropped
 
 
@@ -365,6 +366,7 @@ def _row(workload: Workload, subject: Subject) -> dict[str, Any]:
             "description": description,
             "nodes": workload.nodes,
             "series": workload.series,
+            "pass_ends": subject.pass_ends,
         },
         "stats": _stats(subject.samples, subject.iterations),
     }
@@ -408,7 +410,7 @@ def progress_line(workload: Workload, subjects: Sequence[Subject], reference: st
     for s in subjects:
         text = f"{s.name} {format_seconds(float(np.median(s.samples)))}"
         if base is not None and s is not base:
-            text += " " + ratio_of_medians(s.samples, base.samples, paired=True).text()
+            text += " " + ratio_of_medians(s.samples, base.samples, paired=True, pass_ends=s.pass_ends).text()
         parts.append(text)
     rounds = len(subjects[0].samples) if subjects else 0
     return f"  {workload.name:20s} {' | '.join(parts)} | {rounds} rounds, {seconds:.1f} s"
@@ -485,6 +487,8 @@ def run_benchmarks(
             spent[workload.name] += measure(
                 live, step, deadline=share, reference=reference, clock=clock, timer=timer
             )
+            for s in live:
+                s.pass_ends.append(len(s.samples))
             if not last:
                 continue
             for s in subjects:

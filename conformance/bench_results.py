@@ -46,6 +46,7 @@ class Timing:
     description: str = ""
     peak_memory: dict[str, Any] | None = None
     samples: tuple[float, ...] = ()  # seconds per call, one per round, in round order
+    pass_ends: tuple[int, ...] = ()  # the round count after each pass (a full run has three)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def _timing(entry: dict[str, Any]) -> Timing:
         description=str(info.get("description", "")),
         peak_memory=info.get("peak_memory"),
         samples=tuple(float(v) for v in stats.get("data") or ()),
+        pass_ends=tuple(int(v) for v in info.get("pass_ends") or ()),
     )
 
 
@@ -144,11 +146,14 @@ def ratio_estimates(run: BenchRun, reference: str = REFERENCE) -> dict[tuple[str
         if base is None:
             continue
         if t.samples and base.samples:
-            estimate = ratio_of_medians(t.samples, base.samples, paired=run.interleaved)
+            ends = t.pass_ends if t.pass_ends == base.pass_ends else ()
+            estimate = ratio_of_medians(t.samples, base.samples, paired=run.interleaved, pass_ends=ends)
             # The table's ratio is the one of its medians, whatever the rounds held.
             value = t.median / base.median
             low, high = min(estimate.low or value, value), max(estimate.high or value, value)
-            out[(t.workload, t.engine)] = Ratio(value, low, high, estimate.rounds)
+            out[(t.workload, t.engine)] = Ratio(
+                value, low, high, estimate.rounds, estimate.pass_ratios, estimate.widened
+            )
         else:
             out[(t.workload, t.engine)] = Ratio(t.median / base.median)
     return out

@@ -11,6 +11,12 @@ round *i* of one engine and round *i* of the reference saw the same state of the
 machine, so the rounds are resampled in pairs and a slow minute moves both sides
 of the ratio together instead of widening the interval. The resampling is seeded:
 the same JSON always gives the same interval.
+
+Resampling rounds assumes the machine stayed the same through the run. A full run
+times each workload in passes minutes apart; when the ratio of one pass differs
+from another's (the machine's load changed, and one engine felt it more), the
+interval is widened to cover every pass's ratio, so a drift the run saw is shown
+as doubt instead of hidden by many tight rounds.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ class Ratio:
     low: float | None = None
     high: float | None = None
     rounds: int = 0
+    pass_ratios: tuple[float, ...] = ()
+    """The ratio of each pass's medians, when the rounds came in several passes."""
+    widened: bool = False
+    """Whether the passes' ratios reach outside the bootstrap interval (which then covers them)."""
 
     @property
     def spread(self) -> float | None:
@@ -58,7 +68,11 @@ class Ratio:
         if self.rounds < MIN_ROUNDS:
             return f"only {self.rounds} rounds"
         if self.spread > UNSTABLE_SPREAD:
-            return f"95% interval spans a factor {self.spread:.2f} (over {UNSTABLE_SPREAD:g})"
+            why = f"95% interval spans a factor {self.spread:.2f} (over {UNSTABLE_SPREAD:g})"
+            if self.widened:
+                shown = ", ".join(f"{r:.3g}x" for r in self.pass_ratios)
+                why += f", widened to cover its passes' ratios ({shown}): the machine changed during the run"
+            return why
         return ""
 
     def text(self) -> str:
@@ -75,6 +89,25 @@ class Ratio:
         return self.low <= other.high and other.low <= self.high  # type: ignore[operator]
 
 
+def pass_ratios(
+    numerator: Sequence[float], denominator: Sequence[float], pass_ends: Sequence[int]
+) -> tuple[float, ...]:
+    """The ratio of medians within each pass; ``pass_ends[k]`` is the round count after pass k.
+
+    Both sides ran the same rounds (interleaved), so one list of ends serves both.
+    Passes with no rounds (or ends that do not fit the samples) give no ratios.
+    """
+    if len(pass_ends) < 2 or pass_ends[-1] != len(numerator) or len(numerator) != len(denominator):
+        return ()
+    out = []
+    start = 0
+    for end in pass_ends:
+        if end > start:
+            out.append(float(np.median(numerator[start:end]) / np.median(denominator[start:end])))
+        start = end
+    return tuple(out) if len(out) > 1 else ()
+
+
 def ratio_of_medians(
     numerator: Sequence[float],
     denominator: Sequence[float],
@@ -82,12 +115,15 @@ def ratio_of_medians(
     paired: bool,
     resamples: int = RESAMPLES,
     seed: int = 0,
+    pass_ends: Sequence[int] = (),
 ) -> Ratio:
     """median(numerator) / median(denominator) with a percentile-bootstrap interval.
 
     ``paired`` resamples the same round indices on both sides (the rounds were
     interleaved, so round *i* of each shared the machine's state); it needs equal
-    lengths. Empty samples give a ratio of NaN and no interval.
+    lengths. ``pass_ends`` (round counts at the end of each pass) widens the
+    interval to cover every pass's own ratio. Empty samples give a ratio of NaN
+    and no interval.
     """
     a = np.asarray(numerator, dtype=float)
     b = np.asarray(denominator, dtype=float)
@@ -104,4 +140,9 @@ def ratio_of_medians(
     boot = np.median(a[ia], axis=1) / np.median(b[ib], axis=1)
     tail = (1.0 - CONFIDENCE) / 2.0
     low, high = np.quantile(boot, [tail, 1.0 - tail])
-    return Ratio(value, float(min(low, value)), float(max(high, value)), rounds)
+    low, high = float(min(low, value)), float(max(high, value))
+    per_pass = pass_ratios(a, b, pass_ends) if paired else ()
+    widened = bool(per_pass) and (min(per_pass) < low or max(per_pass) > high)
+    if widened:
+        low, high = min(low, *per_pass), max(high, *per_pass)
+    return Ratio(value, low, high, rounds, per_pass, widened)

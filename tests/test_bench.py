@@ -309,6 +309,47 @@ def test_paired_rounds_cancel_a_slowdown_both_engines_saw() -> None:
     assert paired.spread < 1.05 < unpaired.spread
 
 
+def drifting_rounds() -> tuple[list[float], list[float]]:
+    """Three passes of 20 steady rounds; in the last, the engine (not the reference) runs 30% slower."""
+    reference = [1e-6 * (1 + 0.01 * (i % 3)) for i in range(60)]
+    engine = [r * (2.6 if i >= 40 else 2.0) for i, r in enumerate(reference)]
+    return engine, reference
+
+
+def test_a_ratio_that_moved_between_passes_covers_every_pass_and_says_so() -> None:
+    engine, reference = drifting_rounds()
+    pooled = ratio_of_medians(engine, reference, paired=True)
+    passes = ratio_of_medians(engine, reference, paired=True, pass_ends=[20, 40, 60])
+    assert pooled.high is not None and pooled.high < 2.6  # resampled rounds alone hide the drift
+    assert passes.pass_ratios == pytest.approx((2.0, 2.0, 2.6)) and passes.widened
+    assert passes.low == pytest.approx(2.0) and passes.high == pytest.approx(2.6)
+    assert passes.unstable and "passes' ratios (2x, 2x, 2.6x)" in passes.why_unstable
+
+
+def test_passes_that_agree_leave_the_interval_as_the_rounds_give_it() -> None:
+    reference = [1e-6 * (1 + 0.01 * (i % 3)) for i in range(60)]
+    engine = [2 * r for r in reference]
+    pooled = ratio_of_medians(engine, reference, paired=True)
+    passes = ratio_of_medians(engine, reference, paired=True, pass_ends=[20, 40, 60])
+    assert not passes.widened and (passes.low, passes.high) == (pooled.low, pooled.high)
+    assert not passes.unstable and len(passes.pass_ratios) == 3
+
+
+def test_pass_ends_travel_through_bench_json_into_the_ratio() -> None:
+    engine, reference = drifting_rounds()
+    data = bench_json(samples={("note_graph", "torch-cpu"): engine, ("note_graph", "reference"): reference})
+    for row in data["benchmarks"]:
+        row["extra_info"]["pass_ends"] = [20, 40, 60]
+    ratio = ratio_estimates(parse_bench(data, "x"))[("note_graph", "torch-cpu")]
+    assert ratio.widened and ratio.unstable and ratio.high == pytest.approx(2.6)
+
+
+def test_pass_ends_that_do_not_fit_the_rounds_are_ignored() -> None:
+    engine, reference = drifting_rounds()
+    assert ratio_of_medians(engine, reference, paired=True, pass_ends=[20, 40]).pass_ratios == ()
+    assert ratio_of_medians(engine, reference, paired=True, pass_ends=[60]).pass_ratios == ()
+
+
 def shaky_comparison(factor: float, fail_over: float = 10.0) -> Any:
     """note_graph on torch-cpu ``factor`` times slower now, its rounds disagreeing by a factor of three."""
     slowed = dict(MEDIANS)
