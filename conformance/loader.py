@@ -204,7 +204,12 @@ def describe_engines(
     the child's one-line reason. The metadata is the engine's word: names are
     checked again here, where the engine's code does not run.
     """
-    code = "from gradspec.conformance.loader import describe_main; describe_main()"
+    # Its own session (a hang is killed with its group), so it watches this process:
+    # killed here, it must not go on loading or probing engines unattended.
+    code = (
+        f"from gradspec.conformance import lifeline; lifeline.watch({os.getpid()}); "
+        "from gradspec.conformance.loader import describe_main; describe_main()"
+    )
     argv = [sys.executable, "-c", code, *(["--usable"] if usable else []), "--", *specs]
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, text=True, errors="backslashreplace", start_new_session=True
