@@ -32,6 +32,7 @@ from .core import (  # noqa: F401 - re-exported: the graph's names live in T.aut
     GRAD_MODE,
     AccumulateGrad,
     Node,
+    NothingSaved,
     Tensor,
     _new,
     _wrap,
@@ -96,8 +97,15 @@ def accumulate_grad(variable: Tensor, new: Tensor, owned: bool, create_graph: bo
 
 
 def release_saved(node: Node) -> None:
-    """Free what the node saved (backward without retain_graph frees the graph)."""
-    if node.saved:
+    """Free what the node saved (backward without retain_graph frees the graph).
+
+    A node whose every saved slot was skipped (``None``: each was read only for an
+    input that does not require grad) saved nothing, and stays unfreed: torch's
+    never-saved ``SavedVariable`` unpacks to nothing on every backward, never
+    raising the freed-graph error.
+    """
+    saved = node.saved
+    if saved and type(saved) is not NothingSaved:
         node.saved = None
 
 
@@ -303,16 +311,9 @@ def run_backward(
                     if t is not None:
                         acc_fn(t, g, False, create_graph)
                 rule = node.rule
-                if not any(nexts):
-                    # No input needs a gradient (e.g. only views made under no_grad): torch
-                    # calls the node but unpacks nothing, so a freed graph is no error.
-                    if not keep_graph:
-                        if inline_release:
-                            if node.saved:
-                                node.saved = None
-                        else:
-                            release(node)
-                    continue
+                # A node none of whose inputs needs a gradient (only views made under
+                # no_grad, say) still runs: torch unpacks its saved values (the version
+                # check) and computes nothing.
                 saved = node.saved
                 versions = node.versions
                 if saved is None or not inline_unpack or (create_graph and rule.result_pos >= 0):
@@ -381,7 +382,7 @@ def run_backward(
                         bufs[nxt] = _wrap(prev._data + gi._data)
                 if not keep_graph:
                     if inline_release:
-                        if saved:
+                        if saved and type(saved) is not NothingSaved:  # release_saved, inline
                             node.saved = None
                     else:
                         release(node)

@@ -414,6 +414,14 @@ class Node:
 _NATIVE_NODES = frozenset({"AccumulateGrad", "CopySlices", "CopyBackwards"})
 
 
+class NothingSaved(tuple):
+    """A node's saved slots when every one was skipped (each was read only for an input
+    that does not require grad): there is nothing to free, so a second backward through
+    the node is no error, as torch's never-saved ``SavedVariable``."""
+
+    __slots__ = ()
+
+
 class AccumulateGrad(Node):
     """The node of a leaf that requires grad: where its gradient lands."""
 

@@ -25,7 +25,7 @@ from . import autograd as _autograd
 from . import derivatives as _derivatives
 from . import promotion as _promotion
 from . import views as _views
-from .core import DTYPES, GRAD_MODE, Size, Tensor, _wrap, accumulator, set_grad_fn, to_np_dtype
+from .core import DTYPES, GRAD_MODE, NothingSaved, Size, Tensor, _wrap, accumulator, set_grad_fn, to_np_dtype
 from .quiet import hush, quiet, unhush
 
 _new = object.__new__
@@ -120,10 +120,12 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
     if plan:
         saved = []
         versions = []
+        skipped = 0
         for j, g in plan:
             if g >= 0 and edges[g] is None:
                 saved.append(None)  # only read for an input that does not require grad
                 versions.append(None)
+                skipped += 1
             elif j < 0:
                 # The result is saved as an alias without grad_fn: no node<->tensor cycle.
                 vc = res._vc
@@ -143,8 +145,12 @@ def record(name: str, out: Any, inputs: Sequence[Any], params: dict[str, Any] | 
                     versions.append(0 if vc is None else vc[0])
                 else:
                     versions.append(None)
-        node.saved = tuple(saved)
-        node.versions = tuple(versions)
+        if skipped == len(plan):
+            node.saved = NothingSaved(saved)
+            node.versions = None
+        else:
+            node.saved = tuple(saved)
+            node.versions = tuple(versions)
     else:
         node.saved = ()
         node.versions = None
@@ -1284,6 +1290,14 @@ def binary_cross_entropy(
     np.negative(logx, out=logx)
     with quiet():  # the mean of no elements is NaN, without NumPy's warning
         out = _reduce(logx, reduction, x.dtype)
+    # torch's kernel refuses an input outside [0, 1], NaN included. Such an input makes
+    # the loss NaN, so only a NaN loss (or no reduction) pays for the range check.
+    if (reduction == "none" or np.isnan(out)) and x.size and not ((x >= 0) & (x <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    # And a target outside [0, 1], which can leave the loss finite: checked every time
+    # (min/max propagate NaN, so a NaN target fails the test too).
+    if y.size and not (y.min() >= 0 and y.max() <= 1):
+        raise RuntimeError("all elements of target should be between 0 and 1")
     tgt = target if isinstance(target, Tensor) else _wrap(y)
     if (input._rg or tgt._rg) and GRAD_MODE.enabled:
         return record("binary_cross_entropy", out, (input, tgt, weight), {"reduction": reduction})
