@@ -1371,7 +1371,8 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     x = input._data
     if x.dtype == npd:
         return input
-    out = np.asarray(x).astype(npd)
+    with quiet():  # inf or NaN to an integer dtype: a value, as in torch, not NumPy's warning
+        out = np.asarray(x).astype(npd)
     if input._rg and GRAD_MODE.enabled and npd.kind == "f":
         return record("to", out, (input,), {"self_dtype": x.dtype})
     return _wrap(out)
@@ -1599,7 +1600,8 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         )
 
     def compute(old: Tensor) -> Tensor:
-        out = np.broadcast_to(src._data, shape).astype(old._data.dtype)
+        with quiet():  # inf or NaN into an integer tensor: a value, as in torch
+            out = np.broadcast_to(src._data, shape).astype(old._data.dtype)
         if (old._rg or src._rg) and GRAD_MODE.enabled:
             return record("copy", out, (old, src))
         return _wrap(out)
