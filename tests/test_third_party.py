@@ -57,8 +57,19 @@ def tinygrad_engine() -> Any:
 
 
 def test_mygrad_declares_what_it_lacks(mygrad_engine: Any) -> None:
-    assert {"autograd.grad", "create_graph", "nn", "optim"}.isdisjoint(mygrad_engine.capabilities)
+    assert {"autograd.grad", "create_graph", "nn", "optim", "op.mul_"}.isdisjoint(mygrad_engine.capabilities)
     assert mygrad_engine.name == "mygrad"
+    assert not hasattr(mygrad_engine.namespace.tensor([1.0]), "mul_")  # so no property draws it
+
+
+def test_mygrad_in_place_add_into_a_constant_drops_the_operands_gradient(mygrad_engine: Any) -> None:
+    """What prop.grad-matches-finite-differences and prop.agrees-with-reference list."""
+    T = mygrad_engine.namespace
+    c = T.tensor([1.0, 2.0])  # requires_grad=False: a constant
+    x = T.tensor([3.0, 4.0], requires_grad=True)
+    c.add_(x)  # PyTorch: c now requires grad and the sum's gradient reaches x
+    T.mul(c, 2.0).sum().backward()
+    assert c.tolist() == [4.0, 6.0] and x.grad is None
 
 
 def test_mygrad_example_claims_fail_exactly_as_its_file_lists(mygrad_engine: Any) -> None:
