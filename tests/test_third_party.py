@@ -132,6 +132,11 @@ TINYGRAD_FAST = [
 ]
 
 
+def test_tinygrad_does_not_declare_the_mul_it_lacks(tinygrad_engine: Any) -> None:
+    assert "op.mul_" not in tinygrad_engine.capabilities
+    assert not hasattr(tinygrad_engine.namespace.tensor([1.0]), "mul_")  # so no property draws it
+
+
 def test_tinygrad_fast_claims_match_its_file(tinygrad_engine: Any) -> None:
     expectations = load_expectations(EXPECTATIONS / "tinygrad.toml")
     for case in TINYGRAD_FAST:
