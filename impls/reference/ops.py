@@ -1265,6 +1265,11 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: Any) -> Any:
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def _in_unit_interval(a: np.ndarray) -> bool:
+    """Every element in [0, 1]; NaN is not (min and max propagate it), and no elements is."""
+    return not a.size or bool(a.min() >= 0 and a.max() <= 1)
+
+
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
@@ -1292,11 +1297,10 @@ def binary_cross_entropy(
         out = _reduce(logx, reduction, x.dtype)
     # torch's kernel refuses an input outside [0, 1], NaN included. Such an input makes
     # the loss NaN, so only a NaN loss (or no reduction) pays for the range check.
-    if (reduction == "none" or np.isnan(out)) and x.size and not ((x >= 0) & (x <= 1)).all():
+    if (reduction == "none" or np.isnan(out)) and not _in_unit_interval(x):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    # And a target outside [0, 1], which can leave the loss finite: checked every time
-    # (min/max propagate NaN, so a NaN target fails the test too).
-    if y.size and not (y.min() >= 0 and y.max() <= 1):
+    # And a target outside [0, 1], which can leave the loss finite: checked every time.
+    if not _in_unit_interval(y):
         raise RuntimeError("all elements of target should be between 0 and 1")
     tgt = target if isinstance(target, Tensor) else _wrap(y)
     if (input._rg or tgt._rg) and GRAD_MODE.enabled:
