@@ -6,7 +6,9 @@ load on the machine land on one of them and move the ratio by a factor; here
 every round times each engine once, in an order that rotates from round to round,
 so a slow minute slows both sides of a ratio. Rounds continue until every ratio's
 bootstrap interval (:mod:`bench_stats`) is tight or the workload's time budget is
-spent, and a ``quick`` run caps the whole run's time.
+spent, and a ``quick`` run caps the whole run's time. A full run's rounds come in
+passes, each in a fresh process that continues the rounds the earlier ones wrote
+(``gradspec bench`` starts them), because processes differ more than rounds do.
 
 With every thread pool pinned to one thread (``gradspec bench``'s default) a
 round is timed by the process's CPU time, which the other processes of a shared
@@ -73,8 +75,9 @@ class Settings:
 FULL = Settings(
     round_s=0.02, min_rounds=15, max_rounds=120, workload_s=15.0, target_spread=1.08, min_s=5.0, passes=3
 )
-"""A full run: a workload's rounds come in three passes over the whole run and span at least 5 s,
-so an interval reflects the machine's swings over minutes, not over the second a tight one takes."""
+"""A full run: a workload's rounds come in three passes, each in a fresh process, and span at least
+5 s, so an interval reflects how processes and the machine differ over minutes, not only the
+second a tight one takes."""
 QUICK = Settings(
     round_s=0.004,
     min_rounds=7,
@@ -416,6 +419,44 @@ def progress_line(workload: Workload, subjects: Sequence[Subject], reference: st
     return f"  {workload.name:20s} {' | '.join(parts)} | {rounds} rounds, {seconds:.1f} s"
 
 
+def _earlier_passes(json_path: Path, pass_no: int | None) -> dict[str, Any]:
+    """What the earlier passes of this run wrote to ``json_path`` (nothing for the first pass)."""
+    if not pass_no or pass_no == 1 or not json_path.exists():
+        return {}
+    document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    return document
+
+
+def _once_each(failed: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each failed item once, as first recorded (every pass prepares the workloads again)."""
+    first: dict[str, dict[str, str]] = {}
+    for item in failed:
+        first.setdefault(item["item"], item)
+    return list(first.values())
+
+
+def _resume(subjects: list[Subject], workload: Workload, earlier: dict[str, Any]) -> list[Subject]:
+    """Give each subject the rounds of the earlier passes; drop those an earlier pass saw fail.
+
+    A subject must carry on from every earlier pass or not at all: its rounds are
+    paired with the other engines' by index.
+    """
+    if not earlier:
+        return subjects
+    rows = {row["name"]: row for row in earlier.get("benchmarks", [])}
+    failed = {item["item"] for item in earlier.get("gradspec", {}).get("failed", [])}
+    kept = []
+    for s in subjects:
+        item = f"{workload.name}[{s.name}]"
+        row = rows.get(item)
+        if item in failed or row is None:
+            continue
+        s.samples = [float(v) for v in row["stats"]["data"]]
+        s.pass_ends = [int(n) for n in row["extra_info"].get("pass_ends", [])]
+        kept.append(s)
+    return kept
+
+
 def run_benchmarks(
     specs: Sequence[str],
     json_path: Path,
@@ -427,6 +468,7 @@ def run_benchmarks(
     reference: str = "reference",
     engines: Sequence[Engine] | None = None,
     cpu_time: bool = False,
+    pass_no: int | None = None,
     say: Callable[[str], None] = print,
     clock: Clock = time.perf_counter,
 ) -> int:
@@ -435,6 +477,13 @@ def run_benchmarks(
     Returns the number of workloads timed (0: nothing selected). ``engines`` are
     the loaded ``specs`` when the caller has them; loading errors raise
     :class:`~gradspec.conformance.loader.EngineLoadError` before any timing.
+
+    ``pass_no`` (1-based) runs only that pass of the run's passes, continuing the
+    rounds the earlier passes wrote to ``json_path``; ``gradspec bench`` starts a
+    fresh process for each pass, so that the passes' ratios show how much a
+    ratio differs between processes (:mod:`bench_stats`). Without it, every
+    pass runs here. Each pass rewrites ``json_path`` whole, so a run stopped
+    after a pass keeps the passes it finished.
 
     ``cpu_time`` times rounds by the process's CPU time instead of the wall
     clock, when no engine runs on CUDA (whose work the CPU clock would not see).
@@ -451,28 +500,35 @@ def run_benchmarks(
     if not chosen:
         return 0
     settings = QUICK if quick else FULL
+    if pass_no is not None and not 1 <= pass_no <= settings.passes:
+        raise ValueError(f"pass {pass_no} of a run of {settings.passes}")
+    passes = range(settings.passes) if pass_no is None else range(pass_no - 1, pass_no)
+    earlier = _earlier_passes(json_path, pass_no)
+    before: dict[str, Any] = earlier.get("gradspec", {})
     started = clock()
     deadline = started + settings.timing_s if settings.timing_s is not None else None
     end = started + settings.total_s if settings.total_s is not None else None
-    load_before = _load_average()
-    outcome = Outcome()
-    rows: list[dict[str, Any]] = []
+    load_before = before.get("load_average", {}).get("before", _load_average())
+    outcome = Outcome(failed=list(before.get("failed", [])))
     mode = f"quick (capped at {settings.total_s:g} s)" if quick else "full"
-    say(
-        f"gradspec bench: {len(chosen)} workloads on {', '.join(e.name for e in engines)}; "
-        f"{mode} run, engines interleaved round by round, timed by {'CPU' if cpu_time else 'wall'} clock"
-    )
+    if passes[0] == 0:
+        say(
+            f"gradspec bench: {len(chosen)} workloads on {', '.join(e.name for e in engines)}; "
+            f"{mode} run, engines interleaved round by round, timed by {'CPU' if cpu_time else 'wall'} clock"
+            + (f", {settings.passes} passes in fresh processes" if pass_no and settings.passes > 1 else "")
+        )
     pairs = list(zip(specs, engines, strict=True))
-    chains: list[tuple[dict[str, Any], str, str]] = []  # (row, engine spec, workload): memory to measure
     prepared: list[tuple[Workload, list[Subject]]] = []
     for workload in chosen:
-        subjects = _warmed(subjects_for(workload, pairs, outcome), settings, workload, outcome, timer)
+        subjects = _resume(subjects_for(workload, pairs, outcome), workload, earlier)
+        subjects = _warmed(subjects, settings, workload, outcome, timer)
         if subjects:
             prepared.append((workload, subjects))
-        else:
+        elif passes[0] == 0:
             say(f"  {workload.name:20s} no engine could run it")
-    spent: dict[str, float] = defaultdict(float)
-    for p in range(settings.passes):
+    spent: dict[str, float] = defaultdict(float, before.get("spent_s", {}))
+    finishing = passes[-1] == settings.passes - 1
+    for p in passes:
         last = p == settings.passes - 1
         step = pass_settings(settings, last)
         if settings.passes > 1:
@@ -489,20 +545,22 @@ def run_benchmarks(
             )
             for s in live:
                 s.pass_ends.append(len(s.samples))
-            if not last:
-                continue
             for s in subjects:
-                if s.error:
+                if s.error:  # recorded once; the subject stays out of the later passes
                     outcome.failed.append({"item": f"{workload.name}[{s.name}]", "error": s.error})
-            if not any(not s.error for s in subjects):
+            kept = [s for s in subjects if not s.error]
+            prepared[i] = (workload, kept)
+            if not kept:
                 say(f"  {workload.name:20s} failed on every engine")
-                continue
-            live = [s for s in subjects if not s.error]
-            say(progress_line(workload, live, reference, spent[workload.name]))
-            for s in live:
-                rows.append(_row(workload, s))
-                if memory and workload.series == "deep_chain" and s.kind == "engine":
-                    chains.append((rows[-1], s.engine_spec, workload.name))
+            elif last:
+                say(progress_line(workload, kept, reference, spent[workload.name]))
+    rows: list[dict[str, Any]] = []
+    chains: list[tuple[dict[str, Any], str, str]] = []  # (row, engine spec, workload): memory to measure
+    for workload, subjects in prepared:
+        for s in subjects:
+            rows.append(_row(workload, s))
+            if memory and finishing and workload.series == "deep_chain" and s.kind == "engine":
+                chains.append((rows[-1], s.engine_spec, workload.name))
     if chains:
         say(f"  peak memory of the deep chain: {len(chains)} fresh processes")
     for row, spec, name in chains:
@@ -524,8 +582,15 @@ def run_benchmarks(
             "interleaved": True,
             "clock": "process CPU time" if cpu_time else "wall clock",
             "settings": {k: v for k, v in vars(settings).items()},
-            "elapsed_s": round(clock() - started, 1),
-            "failed": outcome.failed,
+            "elapsed_s": round(before.get("elapsed_s", 0.0) + clock() - started, 1),
+            # Each pass's process: fresh processes are what the between-pass interval assumes.
+            "passes": {
+                "done": passes[-1] + 1,
+                "of": settings.passes,
+                "pids": [*before.get("passes", {}).get("pids", []), os.getpid()],
+            },
+            "spent_s": {name: round(seconds, 3) for name, seconds in spent.items()},
+            "failed": _once_each(outcome.failed),
             "skipped": outcome.skipped,
             # Timings from a busy machine are noise; the page warns when the load exceeded the CPUs.
             "load_average": {"before": load_before, "after": _load_average(), "cpus": os.cpu_count()},

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gradspec.conformance.bench import THREAD_VARIABLES, run_benchmarks
+from gradspec.conformance.bench import FULL, QUICK, THREAD_VARIABLES, run_benchmarks
 from gradspec.conformance.bench_report import busy, format_seconds, write_bench_page
 from gradspec.conformance.bench_results import (
     REFERENCE,
@@ -109,11 +109,14 @@ def _gate(run: BenchRun, baseline: BenchRun, source: str, fail_over: float, refe
 
 
 PINNED = "GRADSPEC_BENCH_THREADS"
-"""Set in the process that times, so it knows its thread variables were fixed before NumPy loaded."""
+"""Set in the processes that time, so they know their thread variables were fixed before NumPy loaded."""
 
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
-    """The ``gradspec bench`` arguments that reproduce ``args`` (for the pinned-threads process)."""
+    """The ``gradspec bench`` arguments that time what ``args`` asks (for the pass processes).
+
+    The gate's options stay with the parent, which reports and gates once the passes are done.
+    """
     argv = [
         "bench",
         "--report-dir",
@@ -132,26 +135,74 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
         for flag, on in (("--quick", args.quick), ("--large", args.large), ("--no-memory", args.no_memory))
         if on
     ]
-    if args.compare:
-        argv += ["--compare", args.compare, "--fail-over", str(args.fail_over)]
     return argv
 
 
-def _with_pinned_threads(args: argparse.Namespace) -> int:
-    """Run the bench in a child whose thread variables are set before any library reads them.
+def _time_in_passes(args: argparse.Namespace) -> int:
+    """Time each pass in a fresh process, its thread variables set before any library reads them.
 
-    Thread pools read OMP_NUM_THREADS and its kin once, when they load, and this
-    process has loaded NumPy already. On a shared machine an engine whose pool
-    spins on every core it finds (torch's OpenMP) is timed mostly waiting for
-    the other processes, so its ratios swing by factors from run to run; with
-    the same thread count for every engine the ratios compare the engines.
+    Fresh processes, because a ratio differs more from process to process (memory
+    layout, allocator and library state, fixed at start) than between one
+    process's rounds: the passes' spread is what makes two runs' intervals honest
+    about each other (:mod:`bench_stats`).
+
+    Pinned threads, because thread pools read OMP_NUM_THREADS and its kin once,
+    when they load, and this process has loaded NumPy already. On a shared
+    machine an engine whose pool spins on every core it finds (torch's OpenMP)
+    is timed mostly waiting for the other processes, so its ratios swing by
+    factors from run to run; with the same thread count for every engine the
+    ratios compare the engines.
     """
-    env = dict(os.environ, **{var: str(args.threads) for var in (*THREAD_VARIABLES, PINNED)})
-    command = [sys.executable, "-m", "gradspec.conformance.cli", *_argv_of(args)]
-    return subprocess.run(command, env=env, check=False).returncode
+    env = dict(os.environ)
+    if args.threads > 0:
+        env.update({var: str(args.threads) for var in (*THREAD_VARIABLES, PINNED)})
+    passes = (QUICK if args.quick else FULL).passes
+    for k in range(1, passes + 1):
+        command = [sys.executable, "-m", "gradspec.conformance.cli", *_argv_of(args), "--pass", str(k)]
+        code = subprocess.run(command, env=env, check=False).returncode
+        if code == EXIT_USAGE:
+            return code  # the pass said why (an unknown engine, no workload selected)
+        if code != EXIT_OK:
+            done = "no pass" if k == 1 else f"passes 1-{k - 1} of {passes}"
+            return _fail(
+                f"pass {k} of {passes} ended with exit code {code}; {Path(args.report_dir) / 'bench.json'} "
+                f"holds {done}",
+                EXIT_HARNESS,
+            )
+    return EXIT_OK
+
+
+def _time_one_pass(args: argparse.Namespace) -> int:
+    """One pass of the timing (``--pass K``, in a process of its own): rounds added to bench.json."""
+    try:
+        engines = load_engines(args.engine)  # fail before any timing, with the one-line reason
+    except EngineLoadError as exc:
+        return _fail(str(exc))
+    json_path = Path(args.report_dir) / "bench.json"
+    if args.pass_no == 1:
+        json_path.unlink(missing_ok=True)
+    timed = run_benchmarks(
+        args.engine,
+        json_path,
+        workloads=args.workload,
+        quick=args.quick,
+        memory=not args.no_memory,
+        large=args.large,
+        reference=args.reference,
+        engines=engines,
+        cpu_time=args.threads == 1 and os.environ.get(PINNED) == "1",
+        pass_no=args.pass_no,
+    )
+    if not timed:
+        return _fail("no workload selected (check --workload)")
+    if not json_path.exists():
+        return _fail(f"the run wrote no benchmark JSON to {json_path}", EXIT_HARNESS)
+    return EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.pass_no is not None:
+        return _time_one_pass(args)
     if args.compare and args.fail_over is None:
         return _fail("--compare needs --fail-over PCT")
     if args.fail_over is not None and (not args.compare or args.fail_over < 0):
@@ -169,29 +220,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.from_json:
         json_path = Path(args.from_json)
     else:
-        if args.threads > 0 and os.environ.get(PINNED) != str(args.threads):
-            return _with_pinned_threads(args)  # which loads the engines, once
-        try:
-            engines = load_engines(args.engine)  # fail before any timing, with the one-line reason
-        except EngineLoadError as exc:
-            return _fail(str(exc))
+        code = _time_in_passes(args)
+        if code != EXIT_OK:
+            return code
         json_path = report_dir / "bench.json"
-        json_path.unlink(missing_ok=True)
-        timed = run_benchmarks(
-            args.engine,
-            json_path,
-            workloads=args.workload,
-            quick=args.quick,
-            memory=not args.no_memory,
-            large=args.large,
-            reference=args.reference,
-            engines=engines,
-            cpu_time=args.threads == 1,
-        )
-        if not timed:
-            return _fail("no workload selected (check --workload)")
-        if not json_path.exists():
-            return _fail(f"the run wrote no benchmark JSON to {json_path}", EXIT_HARNESS)
     try:
         run = read_bench(json_path)
     except BenchResultsError as exc:
@@ -281,4 +313,6 @@ def add_parser(commands: Any) -> None:
     bench.add_argument(
         "--from-json", metavar="BENCH.json", help="report (and gate) an earlier run instead of running"
     )
+    # Internal: one pass of the timing, in the fresh process gradspec bench starts for it.
+    bench.add_argument("--pass", dest="pass_no", type=int, default=None, help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)

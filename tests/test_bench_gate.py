@@ -126,8 +126,11 @@ def test_run_writes_benchmark_json_grouped_by_workload(baseline: Path) -> None:
     assert data["gradspec"]["interleaved"] is True
     rounds = [len(b["stats"]["data"]) for b in data["benchmarks"]]
     assert len(set(rounds)) == 1 and rounds[0] >= 5
-    # the thread pools were pinned for the timing process
+    # the thread pools were pinned for the timing processes: three passes, each a fresh process
     assert set(data["gradspec"]["threads"].values()) == {"1"}
+    passes = data["gradspec"]["passes"]
+    assert passes["done"] == passes["of"] == 3 and len(set(passes["pids"])) == 3
+    assert all(len(b["extra_info"]["pass_ends"]) == 3 for b in data["benchmarks"])
 
 
 def test_run_writes_the_page(baseline: Path) -> None:
