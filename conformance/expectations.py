@@ -15,7 +15,10 @@ what is *new*. The file is TOML, one table per engine and kind of entry::
 - ``fail``: the engine runs the case and answers differently. A fail, error,
   crash or timeout becomes *expected-failure* (the original message is kept, the
   reason added); a pass becomes *unexpected-pass*, so a fixed divergence is noticed
-  and its entry removed.
+  and its entry removed. An entry that declares its kind accepts only that kind
+  (:func:`_accepts`): a ``wrong-value`` entry that meets an error, a crash or a
+  timeout keeps that verdict, with a note, because the divergence it lists was not
+  what the run saw.
 - ``unsupported``: the engine cannot do this at all, for an engine that does not
   declare the capability. An error (it raised, e.g. AttributeError) becomes
   *unsupported*; a pass becomes *unexpected-pass*. A wrong answer (fail) stays a
@@ -85,6 +88,25 @@ KINDS_UNDER: dict[Listed, frozenset[Kind]] = {
     # An unsupported entry turns errors into *unsupported*; only a missing feature is that.
     Listed.UNSUPPORTED: frozenset({Kind.MISSING_FEATURE, Kind.UNSPECIFIED}),
 }
+
+
+def _accepts(kind: Kind, outcome: Outcome) -> bool:
+    """Whether a ``fail`` entry of ``kind`` turns ``outcome`` into an expected failure.
+
+    An entry without a kind accepts any way of not passing. One with a kind accepts
+    the outcomes that show it (:func:`infer_kind`), an error being a wrong error
+    type or a missing feature alike (the engine raised where PyTorch did not); a
+    crash or a timeout shows no kind, so only an entry without one accepts it.
+    """
+    if kind is Kind.UNSPECIFIED:
+        return outcome.verdict in NOT_PASSING
+    if outcome.verdict is Verdict.ERROR:
+        return kind in {Kind.WRONG_ERROR_TYPE, Kind.MISSING_FEATURE}
+    if outcome.verdict is Verdict.FAIL:
+        shown = infer_kind(outcome)
+        return shown is kind or (kind is Kind.MISSING_FEATURE and shown is Kind.WRONG_ERROR_TYPE)
+    return False
+
 
 MISSING_FEATURE_ERRORS = ("NotImplementedError", "AttributeError")
 """Errors an engine (or its adapter) raises for a feature it does not have."""
@@ -167,6 +189,16 @@ class Expectations:
         verdict = _gated_verdict(entry.listed, outcome.verdict)
         if verdict is Verdict.UNSUPPORTED and entry.listed is Listed.FAIL:
             return outcome  # the engine declares the capability missing; the entry is moot here
+        if verdict is Verdict.EXPECTED_FAILURE and not _accepts(entry.kind, outcome):
+            shown = infer_kind(outcome)
+            what = f"a {outcome.verdict.value}" + (
+                f" ({shown.value})" if shown is not Kind.UNSPECIFIED else ""
+            )
+            note = (
+                f"listed under fail in {entry.source} as {entry.kind.value}, but it is {what}: "
+                "not the divergence the entry accepts (fix the engine, or the entry's kind)"
+            )
+            return replace(outcome, message=_join(outcome.message, note))
         if verdict is outcome.verdict and verdict is not Verdict.UNSUPPORTED:
             note = f"listed under {entry.listed.value} in {entry.source}, but it is a {outcome.verdict.value}"
             if outcome.verdict is Verdict.FAIL:

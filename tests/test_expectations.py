@@ -233,6 +233,43 @@ def test_kind_is_inferred_from_what_the_run_recorded(made: Outcome, kind: Kind) 
     assert infer_kind(made) is kind
 
 
+TYPED = """\
+[mine.fail]
+"rules.accumulate" = { kind = "wrong-value", reason = "replaces .grad instead of adding" }
+"backward.second-call-message" = { kind = "message-text", reason = "its own wording" }
+"backward.non-scalar-message" = { kind = "wrong-error-type", reason = "raises TypeError" }
+"graph.value" = "prints its own way"
+"""
+
+
+@pytest.mark.parametrize(
+    ("made", "accepted"),
+    [
+        (failed("rules.accumulate", [10.0], [5.0]), True),
+        (outcome("rules.accumulate", Verdict.ERROR, message="ValueError: shapes"), False),
+        (outcome("rules.accumulate", Verdict.TIMEOUT, message="over 300 s"), False),
+        (outcome("rules.accumulate", Verdict.CRASH, message="worker died"), False),
+        (failed("backward.second-call-message", "RuntimeError matching 'x'", "RuntimeError: y"), True),
+        (failed("backward.second-call-message", "RuntimeError matching 'x'", "ValueError: y"), False),
+        (failed("backward.non-scalar-message", "RuntimeError matching 'x'", "TypeError: y"), True),
+        (outcome("backward.non-scalar-message", Verdict.ERROR, message="TypeError: y"), True),
+        (failed("backward.non-scalar-message", [1.0], [2.0]), False),
+        (outcome("graph.value", Verdict.TIMEOUT, message="over 300 s"), True),  # no kind: any non-pass
+    ],
+)
+def test_an_entry_of_a_declared_kind_accepts_only_that_kind(
+    tmp_path: Path, made: Outcome, accepted: bool
+) -> None:
+    """A wrong-value entry covering an error or a timeout would report a divergence the run never saw."""
+    gated = load_expectations(write(tmp_path, TYPED), KNOWN).apply(made)
+    if accepted:
+        assert gated.verdict is Verdict.EXPECTED_FAILURE
+        return
+    assert gated.verdict is made.verdict  # the raw verdict stands: the gate fails on it
+    assert "but it is a " in gated.message and "not the divergence the entry accepts" in gated.message
+    assert "expectation" not in gated.observations
+
+
 def test_draft_files_a_missing_feature_under_unsupported_never_fail(tmp_path: Path) -> None:
     text = draft_expectations(
         [
