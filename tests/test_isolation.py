@@ -105,11 +105,17 @@ def test_distributed_run_gives_the_same_verdicts_as_a_serial_one(tmp_path: Path)
     b = tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    args = ("--engine", "tests.engines_for_tests:wrong_mul", "--engine", "torch", "--in-process")
+    # Every example claim and one property (the properties are most of the spec's time and
+    # distribute like any other case): passes and wrong_mul's failures, over two workers.
+    cases = [c.id for c in all_claims() if not c.id.startswith("prop.")] + ["prop.grad-sums-outputs"]
+    selection = [a for c in cases for a in ("--case", c)]
+    args = ("--engine", "tests.engines_for_tests:wrong_mul", "--engine", "torch", "--in-process", *selection)
     _, serial = run_gradspec(a, *args)
     _, distributed = run_gradspec(b, *args, "--", "-n", "2")
-    assert len(serial) == 2 * len(all_claims())
-    assert {k: r["verdict"] for k, r in serial.items()} == {k: r["verdict"] for k, r in distributed.items()}
+    assert len(serial) == 2 * len(cases)
+    verdicts = {k: r["verdict"] for k, r in serial.items()}
+    assert {"pass", "fail"} <= set(verdicts.values())
+    assert verdicts == {k: r["verdict"] for k, r in distributed.items()}
 
 
 # -- the supervisor against scripted workers (no engine, no torch: fast) ------------------
