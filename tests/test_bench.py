@@ -255,6 +255,17 @@ def test_page_has_ratios_bars_scaling_and_memory() -> None:
     assert "<script" not in page  # self-contained and static
 
 
+def test_page_says_how_the_passes_made_the_interval_and_when_a_run_stopped_early() -> None:
+    data = bench_json()
+    data.setdefault("gradspec", {})["passes"] = {"done": 3, "of": 3, "pids": [1, 2, 3]}
+    page = render_bench_page(parse_bench(data, "x"))
+    assert "its 3 passes, each timed in a fresh process" in page and "stopped after pass" not in page
+    data["gradspec"]["passes"] = {"done": 2, "of": 3, "pids": [1, 2]}
+    page = render_bench_page(parse_bench(data, "x"))
+    assert "This run stopped after pass 2 of 3" in page
+    assert "passes, each timed" not in render_bench_page(parse_bench(bench_json(), "x"))  # none recorded
+
+
 def test_page_escapes_engine_names() -> None:
     hostile = {("note_graph", "reference"): 1e-5, ("note_graph", "<script>alert(1)</script>"): 2e-5}
     page = render_bench_page(parse_bench(bench_json(hostile), "x"))
