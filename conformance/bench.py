@@ -599,5 +599,8 @@ def run_benchmarks(
         },
     }
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    # Whole or not at all: an interrupt while writing must not cost the earlier passes.
+    partial = json_path.with_name(json_path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    os.replace(partial, json_path)
     return len(chosen)

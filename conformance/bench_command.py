@@ -3,7 +3,8 @@
 Exit codes:
   0  the run finished (and, with --compare, every compared ratio was stable, none worse than --fail-over)
   1  a ratio to the reference worsened by more than --fail-over (an unstable one: by its whole
-     interval), or a workload failed on an engine
+     interval), a workload failed on an engine, or the run was interrupted (bench.json keeps
+     the passes it finished)
   2  usage or input error: unknown engine, bad option, unreadable or malformed baseline
   3  the harness itself failed (no JSON was written)
   4  --compare undecided: nothing worsened for sure, but some ratio was unstable (its 95% interval
@@ -14,6 +15,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -157,19 +159,33 @@ def _time_in_passes(args: argparse.Namespace) -> int:
     if args.threads > 0:
         env.update({var: str(args.threads) for var in (*THREAD_VARIABLES, PINNED)})
     passes = (QUICK if args.quick else FULL).passes
-    for k in range(1, passes + 1):
-        command = [sys.executable, "-m", "gradspec.conformance.cli", *_argv_of(args), "--pass", str(k)]
-        code = subprocess.run(command, env=env, check=False).returncode
-        if code == EXIT_USAGE:
-            return code  # the pass said why (an unknown engine, no workload selected)
-        if code != EXIT_OK:
-            done = "no pass" if k == 1 else f"passes 1-{k - 1} of {passes}"
-            return _fail(
-                f"pass {k} of {passes} ended with exit code {code}; {Path(args.report_dir) / 'bench.json'} "
-                f"holds {done}",
-                EXIT_HARNESS,
-            )
-    return EXIT_OK
+    json_path = Path(args.report_dir) / "bench.json"
+    k, code = 1, EXIT_OK
+    try:
+        while k <= passes and code == EXIT_OK:
+            command = [sys.executable, "-m", "gradspec.conformance.cli", *_argv_of(args), "--pass", str(k)]
+            code = subprocess.run(command, env=env, check=False).returncode
+            k += 1
+    except KeyboardInterrupt:  # the pass (same process group) got the signal too, and stopped
+        done = _passes_done(json_path)  # what the file holds, whichever pass the signal met
+        kept = f"{json_path} keeps them (gradspec bench --from-json {json_path} reports them)"
+        message = f"interrupted after {done} of {passes} passes" + (f"; {kept}" if done else "")
+        return _fail(message, EXIT_SLOWER)
+    if code in (EXIT_OK, EXIT_USAGE):
+        return code  # a usage error: the pass said why (an unknown engine, no workload selected)
+    return _fail(
+        f"pass {k - 1} of {passes} ended with exit code {code}; {json_path} keeps "
+        f"{_passes_done(json_path)} of {passes} passes",
+        EXIT_HARNESS,
+    )
+
+
+def _passes_done(json_path: Path) -> int:
+    """How many passes the bench.json a run left holds (0 when there is none to read)."""
+    try:
+        return int(json.loads(json_path.read_text(encoding="utf-8"))["gradspec"]["passes"]["done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def _time_one_pass(args: argparse.Namespace) -> int:

@@ -252,3 +252,40 @@ def test_an_unavailable_engine_is_listed_as_not_run(tmp_path: Path) -> None:
     assert [s["item"] for s in skipped] == ["note_graph[torch-cuda]"]
     assert "no CUDA device here" in skipped[0]["reason"]
     assert "no CUDA device here" in (tmp_path / "reports" / "bench.html").read_text()
+
+
+def test_an_interrupted_run_keeps_the_passes_it_finished_and_says_so(tmp_path: Path) -> None:
+    """Ctrl-C in pass 2: exit 1 (the gate cannot pass), pass 1's rounds kept, reportable."""
+    import os
+    import signal
+
+    report = tmp_path / "out"
+    bench_process = subprocess.Popen(
+        [sys.executable, "-m", "gradspec.conformance.cli", "bench", "--engine", "reference", *NOTE_GRAPH]
+        + ["--report-dir", str(report)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and bench_process.poll() is None:
+        try:
+            if json.loads((report / "bench.json").read_text())["gradspec"]["passes"]["done"] == 1:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    os.killpg(bench_process.pid, signal.SIGINT)
+    _, err = bench_process.communicate(timeout=60)
+    assert bench_process.returncode == 1, err
+    assert "interrupted after 1 of 3 passes" in err and "--from-json" in err, err
+    data = json.loads((report / "bench.json").read_text())
+    assert data["gradspec"]["passes"]["done"] == 1
+    assert all(len(b["extra_info"]["pass_ends"]) == 1 for b in data["benchmarks"])
+    shown = gradspec_bench(
+        "--from-json", str(report / "bench.json"), "--report-dir", str(report), cwd=tmp_path
+    )
+    assert shown.returncode == 0 and "stopped after pass 1 of 3" in (report / "bench.html").read_text()
