@@ -197,6 +197,9 @@ def _time_one_pass(args: argparse.Namespace) -> int:
     json_path = Path(args.report_dir) / "bench.json"
     if args.pass_no == 1:
         json_path.unlink(missing_ok=True)
+    elif not json_path.exists():
+        gone = f"pass {args.pass_no} continues the earlier passes' {json_path}, which is gone"
+        return _fail(gone, EXIT_HARNESS)
     timed = run_benchmarks(
         args.engine,
         json_path,

@@ -659,3 +659,10 @@ def test_each_pass_continues_the_rounds_of_the_earlier_ones(tmp_path: Path) -> N
 def test_a_pass_outside_the_run_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pass 4 of a run of 3"):
         run_benchmarks(["reference"], tmp_path / "b.json", workloads=["note_graph"], pass_no=4)
+
+
+def test_a_later_pass_without_the_earlier_passes_file_is_a_harness_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench("--engine", "reference", "--pass", "2", "--report-dir", str(tmp_path)) == 3
+    assert "continues the earlier passes'" in capsys.readouterr().err
