@@ -20,8 +20,8 @@ full run therefore times each workload in passes, each pass in a fresh process,
 and the interval also takes in the spread between the passes' ratios: a Student-t
 interval over their logarithms, with the passes (not the rounds) as the samples.
 That interval always covers every pass's ratio, and two runs' intervals overlap
-unless the ratio really moved; when it is wider than the rounds' own, the ratio
-is *widened* and says why.
+unless the ratio moved more than processes differ; when it is wider than the
+rounds' own, the ratio is *widened* and says why.
 """
 
 from __future__ import annotations
