@@ -420,9 +420,15 @@ def progress_line(workload: Workload, subjects: Sequence[Subject], reference: st
 
 
 def _earlier_passes(json_path: Path, pass_no: int | None) -> dict[str, Any]:
-    """What the earlier passes of this run wrote to ``json_path`` (nothing for the first pass)."""
-    if not pass_no or pass_no == 1 or not json_path.exists():
+    """What the earlier passes of this run wrote to ``json_path`` (nothing for the first pass).
+
+    A later pass without that file would start afresh under a later pass's number:
+    FileNotFoundError instead.
+    """
+    if not pass_no or pass_no == 1:
         return {}
+    if not json_path.exists():
+        raise FileNotFoundError(f"pass {pass_no} continues the earlier passes' {json_path}, which is gone")
     document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
     return document
 

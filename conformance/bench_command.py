@@ -15,7 +15,6 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -183,8 +182,8 @@ def _time_in_passes(args: argparse.Namespace) -> int:
 def _passes_done(json_path: Path) -> int:
     """How many passes the bench.json a run left holds (0 when there is none to read)."""
     try:
-        return int(json.loads(json_path.read_text(encoding="utf-8"))["gradspec"]["passes"]["done"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(read_bench(json_path).gradspec.get("passes", {}).get("done", 0))
+    except (BenchResultsError, TypeError, ValueError):
         return 0
 
 
@@ -197,21 +196,21 @@ def _time_one_pass(args: argparse.Namespace) -> int:
     json_path = Path(args.report_dir) / "bench.json"
     if args.pass_no == 1:
         json_path.unlink(missing_ok=True)
-    elif not json_path.exists():
-        gone = f"pass {args.pass_no} continues the earlier passes' {json_path}, which is gone"
-        return _fail(gone, EXIT_HARNESS)
-    timed = run_benchmarks(
-        args.engine,
-        json_path,
-        workloads=args.workload,
-        quick=args.quick,
-        memory=not args.no_memory,
-        large=args.large,
-        reference=args.reference,
-        engines=engines,
-        cpu_time=args.threads == 1 and os.environ.get(PINNED) == "1",
-        pass_no=args.pass_no,
-    )
+    try:
+        timed = run_benchmarks(
+            args.engine,
+            json_path,
+            workloads=args.workload,
+            quick=args.quick,
+            memory=not args.no_memory,
+            large=args.large,
+            reference=args.reference,
+            engines=engines,
+            cpu_time=args.threads == 1 and os.environ.get(PINNED) == "1",
+            pass_no=args.pass_no,
+        )
+    except FileNotFoundError as exc:  # a later pass whose earlier passes' file is gone
+        return _fail(str(exc), EXIT_HARNESS)
     if not timed:
         return _fail("no workload selected (check --workload)")
     if not json_path.exists():

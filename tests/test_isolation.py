@@ -108,7 +108,7 @@ def test_distributed_run_gives_the_same_verdicts_as_a_serial_one(tmp_path: Path)
     # Every example claim and one property (the properties are most of the spec's time and
     # distribute like any other case): passes and wrong_mul's failures, over two workers.
     cases = [c.id for c in all_claims() if not c.id.startswith("prop.")] + ["prop.grad-sums-outputs"]
-    selection = [a for c in cases for a in ("--case", c)]
+    selection = [arg for case in cases for arg in ("--case", case)]
     args = ("--engine", "tests.engines_for_tests:wrong_mul", "--engine", "torch", "--in-process", *selection)
     _, serial = run_gradspec(a, *args)
     _, distributed = run_gradspec(b, *args, "--", "-n", "2")
