@@ -12,6 +12,8 @@ than --quick, so the ratios they compare are stable. No test asserts a time.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -256,9 +258,6 @@ def test_an_unavailable_engine_is_listed_as_not_run(tmp_path: Path) -> None:
 
 def test_an_interrupted_run_keeps_the_passes_it_finished_and_says_so(tmp_path: Path) -> None:
     """Ctrl-C in pass 2: exit 1 (the gate cannot pass), pass 1's rounds kept, reportable."""
-    import os
-    import signal
-
     report = tmp_path / "out"
     bench_process = subprocess.Popen(
         [sys.executable, "-m", "gradspec.conformance.cli", "bench", "--engine", "reference", *NOTE_GRAPH]
